@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { LineGuardError } from "../../../lib/errors";
+import { MemoryBacklog, SinkItem } from "../../../lib/sinks/backlog";
+import { BatchWriter, Transport } from "../../../lib/sinks/writer";
+
+interface Item extends SinkItem {
+  n: number;
+}
+
+/** A scripted transport: each send() takes the next outcome; "ok" when the script runs out. */
+class ScriptedTransport implements Transport<Item> {
+  sent: number[][] = [];
+  connects = 0;
+  constructor(private script: Array<"ok" | "retriable" | "fatal"> = []) {}
+  connect(): Promise<void> {
+    this.connects++;
+    return Promise.resolve();
+  }
+  send(batch: Item[]): Promise<void> {
+    const step = this.script.shift() ?? "ok";
+    if (step === "retriable") return Promise.reject(new LineGuardError("down", "server down", { retriable: true }));
+    if (step === "fatal") return Promise.reject(new LineGuardError("bad", "rejected for good"));
+    this.sent.push(batch.map((b) => b.n));
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const items = (from: number, n: number): Item[] => Array.from({ length: n }, (_, i) => ({ n: from + i, bytes: 10 }));
+const fast = { initialMs: 1, maxMs: 5, multiplier: 2, factor: 0 };
+
+function acceptP(w: BatchWriter<Item>, it: Item[]): Promise<Error | undefined> {
+  return new Promise((resolve) => w.accept(it, resolve));
+}
+
+describe("lib/sinks/writer", () => {
+  it("batches by count and keeps order", async () => {
+    const t = new ScriptedTransport();
+    const w = new BatchWriter({ transport: t, batchSize: 4, lingerMs: 5 });
+    const results = await Promise.all([acceptP(w, items(0, 3)), acceptP(w, items(3, 3)), acceptP(w, items(6, 4))]);
+    assert.deepEqual(results, [undefined, undefined, undefined]);
+    assert.deepEqual(t.sent.flat(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.ok(t.sent.every((b) => b.length <= 4));
+    await w.close();
+  });
+
+  it("retries retriable failures with the same batch and reports disconnected", async () => {
+    const t = new ScriptedTransport(["retriable", "retriable"]);
+    const w = new BatchWriter({ transport: t, batchSize: 10, lingerMs: 0, retry: fast });
+    const states: string[] = [];
+    w.on("state", (s: string) => states.push(s));
+    const err = await acceptP(w, items(0, 5));
+    assert.equal(err, undefined);
+    assert.deepEqual(t.sent, [[0, 1, 2, 3, 4]]);
+    assert.ok(states.includes("disconnected"));
+    assert.equal(w.stats().retries, 2);
+    assert.equal(w.state, "connected");
+    await w.close();
+  });
+
+  it("fails a message's callback on a permanent failure and goes on", async () => {
+    const t = new ScriptedTransport(["fatal"]);
+    const w = new BatchWriter({ transport: t, batchSize: 2, lingerMs: 0, retry: fast });
+    const [a, b] = await Promise.all([acceptP(w, items(0, 2)), acceptP(w, items(2, 2))]);
+    assert.match(String(a?.message), /rejected for good/);
+    assert.equal(b, undefined);
+    assert.deepEqual(t.sent, [[2, 3]]);
+    assert.equal(w.stats().failed, 2);
+    await w.close();
+  });
+
+  it("drops the oldest (never the in-flight batch) when the backlog is full, and counts it", async () => {
+    const t = new ScriptedTransport(["retriable", "retriable", "retriable"]);
+    const w = new BatchWriter({
+      transport: t,
+      backlog: new MemoryBacklog<Item>({ maxItems: 4, policy: "drop-oldest" }),
+      batchSize: 2,
+      lingerMs: 0,
+      retry: { initialMs: 20, maxMs: 20, multiplier: 1, factor: 0 },
+    });
+    const first = acceptP(w, items(0, 2));
+    await new Promise((r) => setTimeout(r, 5)); // batch [0,1] is in flight / retrying
+    const second = acceptP(w, items(2, 2));
+    const third = acceptP(w, items(4, 2)); // full: drops 2,3 (not the in-flight 0,1)
+    const [e1, e2, e3] = await Promise.all([first, second, third]);
+    assert.equal(e1, undefined);
+    assert.match(String(e2?.message), /dropped/);
+    assert.equal(e3, undefined);
+    assert.deepEqual(t.sent.flat(), [0, 1, 4, 5]);
+    assert.equal(w.stats().dropped, 2);
+    await w.close();
+  });
+
+  it("refuses the newest when so configured", async () => {
+    const t = new ScriptedTransport(["retriable"]);
+    const w = new BatchWriter({
+      transport: t,
+      backlog: new MemoryBacklog<Item>({ maxItems: 3, policy: "refuse-newest" }),
+      batchSize: 10,
+      lingerMs: 0,
+      retry: { initialMs: 30, maxMs: 30, multiplier: 1, factor: 0 },
+    });
+    const a = acceptP(w, items(0, 2));
+    const b = acceptP(w, items(2, 2));
+    assert.match(String((await b)?.message), /refused/);
+    assert.equal(await a, undefined);
+    assert.deepEqual(t.sent.flat(), [0, 1, 2]);
+    await w.close();
+  });
+
+  it("fails what is left undelivered on close", async () => {
+    const t = new ScriptedTransport(Array(100).fill("retriable"));
+    const w = new BatchWriter({ transport: t, lingerMs: 0, retry: fast, closeTimeoutMs: 50 });
+    const p = acceptP(w, items(0, 3));
+    await new Promise((r) => setTimeout(r, 20));
+    await w.close();
+    assert.match(String((await p)?.message), /closed with 3/);
+    assert.equal(w.state, "closed");
+  });
+});
