@@ -321,12 +321,11 @@ log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
 EOF
 }
 
-# Runs a Kafka CLI class with the cached jars: kafka_tool CLASS ARGS...
-kafka_tool() {
-  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$(svc_dir kafka)/tools-log4j.properties" \
-    -cp "$KAFKA_HOME/jars/*" "$@"
-}
+# A Kafka CLI class with the cached jars: "${KAFKA_TOOL[@]}" CLASS ARGS...
+# (an array, not a function, so that it also works under `timeout`).
+KAFKA_TOOL=("$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true
+  "-Dlog4j.configuration=file:$SERVICES_DIR/kafka/tools-log4j.properties"
+  -cp "$KAFKA_HOME/jars/*")
 
 start_kafka() {
   local t0 pid dir logf deadline
@@ -348,7 +347,7 @@ start_kafka() {
   write_kafka_config
 
   if [[ ! -f "$dir/data/meta.properties" ]]; then
-    if ! kafka_tool kafka.tools.StorageTool format --ignore-formatted \
+    if ! "${KAFKA_TOOL[@]}" kafka.tools.StorageTool format --ignore-formatted \
       -t "$KAFKA_CLUSTER_ID" -c "$dir/server.properties" >"$dir/format.log" 2>&1; then
       err "kafka: FAILED to format the KRaft log dir $dir/data"
       show_log_tail "$dir/format.log"
@@ -369,7 +368,7 @@ start_kafka() {
     sleep 0.3
   done
   # The broker must answer a metadata request (admin client lists topics).
-  until timeout 30 kafka_tool org.apache.kafka.tools.TopicCommand \
+  until timeout 30 "${KAFKA_TOOL[@]}" org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "$HOST:$KAFKA_PORT" --list >/dev/null 2>"$dir/health.log"; do
     pid_alive "$pid" || start_failed kafka "process $pid exited"
     past "$deadline" && start_failed kafka "does not answer metadata requests after ${KAFKA_START_TIMEOUT}s ($(tail -n 3 "$dir/health.log" | tr '\n' ' '))"
