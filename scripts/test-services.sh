@@ -17,6 +17,8 @@
 #   LINEGUARD_INFLUX_PORT             InfluxDB HTTP API (default 38086)
 #   LINEGUARD_INFLUX_RPC_PORT         InfluxDB backup/restore RPC service (default 38088)
 #   LINEGUARD_MQTT_PORT               Mosquitto listener (default 31883)
+#   LINEGUARD_INFLUX_FLUX             true|false: Flux (/api/v2/query); costs ~2.5 s CPU at
+#                                     influxd start-up (default true)
 #   LINEGUARD_KAFKA_START_TIMEOUT     seconds (default 90)
 #   LINEGUARD_INFLUX_START_TIMEOUT    seconds (default 60)
 #
@@ -46,6 +48,7 @@ INFLUX_VERSION=1.8.10
 INFLUX_PORT="${LINEGUARD_INFLUX_PORT:-38086}"
 INFLUX_RPC_PORT="${LINEGUARD_INFLUX_RPC_PORT:-38088}"
 INFLUX_START_TIMEOUT="${LINEGUARD_INFLUX_START_TIMEOUT:-60}"
+INFLUX_FLUX="${LINEGUARD_INFLUX_FLUX:-true}"
 INFLUX_DATABASES=(lineguard lineguard_test)
 INFLUX_HOME="$CACHE_DIR/influxdb-$INFLUX_VERSION"
 INFLUX_BIN="$INFLUX_HOME/bin/influxd"
@@ -133,8 +136,9 @@ show_log_tail() {
   fi
 }
 
-# Starts a daemon detached from this shell (own session, no inherited
-# stdio or lock fds) and records its pid.
+# Starts a daemon detached from this shell and records its pid: own session,
+# stdin from /dev/null, output to its log, and no other inherited fd (our
+# locks, or a caller's pipe that would otherwise stay open for its lifetime).
 launch() {
   local svc="$1"
   shift
@@ -142,7 +146,13 @@ launch() {
   logf="$(log_file "$svc")"
   [[ -f "$logf" ]] && mv -f "$logf" "$logf.prev"
   printf '==== %s starting: %s\n' "$(date -Is)" "$*" >"$logf"
-  nohup setsid "$@" >>"$logf" 2>&1 </dev/null 8>&- 9>&- &
+  (
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec nohup setsid "$@" >>"$logf" 2>&1 </dev/null
+  ) &
   echo "$!" >"$(pid_file "$svc")"
 }
 
@@ -159,13 +169,23 @@ stop_pid() {
     fi
     sleep 0.2
   done
+  wait_gone "$pid" 10
   return 0
 }
 
+# Waits (up to $2 s) until pid $1 has fully exited. A multi-threaded process
+# shows its leader as a zombie while other threads still tear down (and still
+# hold its sockets), so "zombie" only counts once a single task is left.
 wait_gone() {
-  local deadline
+  local deadline tasks
   deadline="$(deadline_in "$2")"
-  while pid_alive "$1" && ! past "$deadline"; do sleep 0.1; done
+  while ! past "$deadline"; do
+    if ! pid_alive "$1"; then
+      tasks="$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
+      ((tasks <= 1)) && return 0
+    fi
+    sleep 0.1
+  done
 }
 
 # Fails the start of $1: stops the half-started process, prints the log tail.
@@ -180,10 +200,31 @@ start_failed() {
   exit 1
 }
 
+service_ports() {
+  case "$1" in
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+    influxdb) echo "$INFLUX_PORT $INFLUX_RPC_PORT" ;;
+    mosquitto) echo "$MQTT_PORT" ;;
+  esac
+}
+
+# Waits up to $2 s until nothing listens on the ports of service $1.
+wait_ports_closed() {
+  local p deadline
+  deadline="$(deadline_in "$2")"
+  for p in $(service_ports "$1"); do
+    while port_open "$p"; do
+      past "$deadline" && return 1
+      sleep 0.2
+    done
+  done
+}
+
 ensure_ports_free() {
   local svc="$1" p
-  shift
-  for p in "$@"; do
+  # A process that was just stopped or killed may still be releasing them.
+  wait_ports_closed "$svc" 10 && return 0
+  for p in $(service_ports "$svc"); do
     if port_open "$p"; then
       die "$svc: port $HOST:$p is already in use by another process (not started by this script for $SERVICES_DIR); stop it or override the port"
     fi
@@ -300,6 +341,10 @@ transaction.state.log.min.isr=1
 auto.create.topics.enable=true
 delete.topic.enable=true
 group.initial.rebalance.delay.ms=0
+# After a SIGKILL the restarted broker must wait for its old registration's
+# session to expire before it is unfenced (default 9 s): keep crash tests fast.
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
 num.network.threads=2
 num.io.threads=4
 EOF
@@ -343,7 +388,7 @@ start_kafka() {
     rm -f "$(pid_file kafka)"
   fi
   install_kafka
-  ensure_ports_free kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+  ensure_ports_free kafka
   write_kafka_config
 
   if [[ ! -f "$dir/data/meta.properties" ]]; then
@@ -444,7 +489,7 @@ bind-address = "$HOST:$INFLUX_RPC_PORT"
   log-enabled = false
   suppress-write-log = true
   write-tracing = false
-  flux-enabled = true
+  flux-enabled = $INFLUX_FLUX
   flux-log-enabled = false
   pprof-enabled = false
 
@@ -480,7 +525,7 @@ start_influxdb() {
     rm -f "$(pid_file influxdb)"
   fi
   install_influxdb
-  ensure_ports_free influxdb "$INFLUX_PORT" "$INFLUX_RPC_PORT"
+  ensure_ports_free influxdb
   write_influx_config
   launch influxdb "$INFLUX_BIN" run -config "$dir/influxdb.conf"
   pid="$(cat "$(pid_file influxdb)")"
@@ -553,7 +598,7 @@ start_mosquitto() {
     rm -f "$(pid_file mosquitto)"
   fi
   install_mosquitto
-  ensure_ports_free mosquitto "$MQTT_PORT"
+  ensure_ports_free mosquitto
   write_mosquitto_config
   launch mosquitto "$(command -v mosquitto)" -c "$dir/mosquitto.conf"
   pid="$(cat "$(pid_file mosquitto)")"
@@ -585,6 +630,7 @@ stop_service() {
   else
     log "$svc: did not stop within ${grace}s after SIGTERM, sent SIGKILL (pid $pid)"
   fi
+  wait_ports_closed "$svc" 5 || true
   rm -f "$(pid_file "$svc")"
 }
 
@@ -596,6 +642,7 @@ kill_service() {
   fi
   kill -KILL "$pid" 2>/dev/null || true
   wait_gone "$pid" 10
+  wait_ports_closed "$svc" 5 || true
   rm -f "$(pid_file "$svc")"
   log "$svc: killed (SIGKILL, pid $pid)"
 }
@@ -625,6 +672,10 @@ print_env() {
 
 main() {
   local action="${1:-}" target="${2:-all}" svc
+  case "$INFLUX_FLUX" in
+    true | false) ;;
+    *) die "LINEGUARD_INFLUX_FLUX must be true or false, not '$INFLUX_FLUX'" ;;
+  esac
   local -a targets
   case "$action" in
     install | start | stop | kill | status) ;;
