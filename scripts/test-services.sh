@@ -14,6 +14,7 @@
 #   LINEGUARD_SERVICES_DIR            data dirs, logs, pid files (default <repo>/.services)
 #   LINEGUARD_KAFKA_PORT              Kafka PLAINTEXT listener (default 39092)
 #   LINEGUARD_KAFKA_CONTROLLER_PORT   Kafka KRaft controller listener (default 39093)
+#   LINEGUARD_KAFKA_SASL_PORT         Kafka SASL_PLAINTEXT listener, SCRAM-SHA-256/512 (default 39094)
 #   LINEGUARD_INFLUX_PORT             InfluxDB HTTP API (default 38086)
 #   LINEGUARD_INFLUX_RPC_PORT         InfluxDB backup/restore RPC service (default 38088)
 #   LINEGUARD_MQTT_PORT               Mosquitto listener (default 31883)
@@ -39,6 +40,11 @@ SLF4J_VERSION=1.7.36
 MVN_DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.6.1
 KAFKA_PORT="${LINEGUARD_KAFKA_PORT:-39092}"
 KAFKA_CONTROLLER_PORT="${LINEGUARD_KAFKA_CONTROLLER_PORT:-39093}"
+# SASL_PLAINTEXT listener with SCRAM-SHA-256/512 for credential tests (user below).
+KAFKA_SASL_PORT="${LINEGUARD_KAFKA_SASL_PORT:-39094}"
+# Test-only credentials for the loopback servers (Kafka SCRAM user, InfluxDB admin user).
+TEST_USER=lineguard
+TEST_PASSWORD=lineguard-secret
 # base64url("lineguard-test-1"): any 16-byte value works as a KRaft cluster id.
 KAFKA_CLUSTER_ID=bGluZWd1YXJkLXRlc3QtMQ
 KAFKA_START_TIMEOUT="${LINEGUARD_KAFKA_START_TIMEOUT:-90}"
@@ -202,7 +208,7 @@ start_failed() {
 
 service_ports() {
   case "$1" in
-    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_SASL_PORT" ;;
     influxdb) echo "$INFLUX_PORT $INFLUX_RPC_PORT" ;;
     mosquitto) echo "$MQTT_PORT" ;;
   esac
@@ -326,11 +332,14 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$dir/data
 num.partitions=3
 default.replication.factor=1
@@ -419,6 +428,18 @@ start_kafka() {
     past "$deadline" && start_failed kafka "does not answer metadata requests after ${KAFKA_START_TIMEOUT}s ($(tail -n 3 "$dir/health.log" | tr '\n' ' '))"
     sleep 1
   done
+  # The SCRAM test user, once per data dir.
+  if [[ ! -f "$dir/data/.scram-user" ]]; then
+    # One mechanism per request: Kafka refuses two credentials of one user in the same request.
+    for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
+      if ! timeout 60 "${KAFKA_TOOL[@]}" kafka.admin.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" \
+        --alter --entity-type users --entity-name "$TEST_USER" \
+        --add-config "$mech=[password=$TEST_PASSWORD]" >"$dir/scram.log" 2>&1; then
+        start_failed kafka "could not create the $mech user ($(tail -n 3 "$dir/scram.log" | tr '\n' ' '))"
+      fi
+    done
+    touch "$dir/data/.scram-user"
+  fi
   log "kafka: started on $HOST:$KAFKA_PORT ($(since "$t0") s)"
 }
 
@@ -485,7 +506,7 @@ bind-address = "$HOST:$INFLUX_RPC_PORT"
 [http]
   enabled = true
   bind-address = "$HOST:$INFLUX_PORT"
-  auth-enabled = false
+  auth-enabled = true
   log-enabled = false
   suppress-write-log = true
   write-tracing = false
@@ -536,8 +557,12 @@ start_influxdb() {
     past "$deadline" && start_failed influxdb "GET /ping did not answer 204 after ${INFLUX_START_TIMEOUT}s"
     sleep 0.2
   done
+  # Auth is on: the first admin user may be created without credentials; later starts find it.
+  code="$(influx_http POST /query -u "$TEST_USER:$TEST_PASSWORD" \
+    --data-urlencode "q=CREATE USER $TEST_USER WITH PASSWORD '$TEST_PASSWORD' WITH ALL PRIVILEGES")"
+  [[ "$code" == 200 ]] || start_failed influxdb "CREATE USER $TEST_USER answered HTTP $code"
   for db in "${INFLUX_DATABASES[@]}"; do
-    code="$(influx_http POST /query --data-urlencode "q=CREATE DATABASE $db")"
+    code="$(influx_http POST /query -u "$TEST_USER:$TEST_PASSWORD" --data-urlencode "q=CREATE DATABASE $db")"
     [[ "$code" == 200 ]] || start_failed influxdb "CREATE DATABASE $db answered HTTP $code"
   done
   log "influxdb: started on http://$HOST:$INFLUX_PORT (databases: ${INFLUX_DATABASES[*]}; $(since "$t0") s)"
@@ -665,6 +690,10 @@ print_env() {
   echo "export LINEGUARD_TEST_KAFKA=$HOST:$KAFKA_PORT"
   echo "export LINEGUARD_TEST_INFLUX=http://$HOST:$INFLUX_PORT"
   echo "export LINEGUARD_TEST_INFLUX_DB=lineguard_test"
+  echo "export LINEGUARD_TEST_INFLUX_TOKEN=$TEST_USER:$TEST_PASSWORD"
+  echo "export LINEGUARD_TEST_KAFKA_SASL=$HOST:$KAFKA_SASL_PORT"
+  echo "export LINEGUARD_TEST_KAFKA_USER=$TEST_USER"
+  echo "export LINEGUARD_TEST_KAFKA_PASSWORD=$TEST_PASSWORD"
   echo "export LINEGUARD_TEST_MQTT=mqtt://$HOST:$MQTT_PORT"
 }
 

@@ -31,6 +31,11 @@ export const services: {
   influxUrl: string;
   mqttUrl: string;
   influxDb: string;
+  /** "user:password" (InfluxDB 1.8 v2-API token form); the test server runs with auth on. */
+  influxToken: string;
+  kafkaSaslBrokers: string[];
+  kafkaUser: string;
+  kafkaPassword: string;
 } = {
   kafkaBrokers: envOr("LINEGUARD_TEST_KAFKA", `127.0.0.1:${kafkaPort}`)
     .split(",")
@@ -39,6 +44,10 @@ export const services: {
   influxUrl: envOr("LINEGUARD_TEST_INFLUX", `http://127.0.0.1:${influxPort}`).replace(/\/+$/, ""),
   mqttUrl: envOr("LINEGUARD_TEST_MQTT", `mqtt://127.0.0.1:${mqttPort}`),
   influxDb: envOr("LINEGUARD_TEST_INFLUX_DB", "lineguard_test"),
+  influxToken: envOr("LINEGUARD_TEST_INFLUX_TOKEN", "lineguard:lineguard-secret"),
+  kafkaSaslBrokers: [envOr("LINEGUARD_TEST_KAFKA_SASL", "127.0.0.1:39094")],
+  kafkaUser: envOr("LINEGUARD_TEST_KAFKA_USER", "lineguard"),
+  kafkaPassword: envOr("LINEGUARD_TEST_KAFKA_PASSWORD", "lineguard-secret"),
 };
 
 const SCRIPT_REL = path.join("scripts", "test-services.sh");
@@ -126,6 +135,9 @@ export async function influxQuery(q: string, db: string = services.influxDb): Pr
   url.searchParams.set("db", db);
   url.searchParams.set("q", q);
   url.searchParams.set("epoch", "ns");
+  const [u, ...pw] = services.influxToken.split(":");
+  url.searchParams.set("u", u ?? "");
+  url.searchParams.set("p", pw.join(":"));
   const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.get(url, { timeout: 10_000 }, (res) => {
       res.setEncoding("utf8");
