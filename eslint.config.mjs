@@ -5,7 +5,7 @@ import prettier from "eslint-config-prettier";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".services/", "coverage/", "models/**/*.onnx", "examples/"] },
+  { ignores: ["dist/", ".build/", "node_modules/", ".services/", "coverage/", "models/**/*.onnx", "examples/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,6 +23,11 @@ export default tseslint.config(
     files: ["test/**/*.ts"],
     languageOptions: { globals: { ...globals.mocha } },
     rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-non-null-assertion": "off" },
+  },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs" },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   prettier,
 );

@@ -86,7 +86,10 @@ export type RejectCode =
   | "bad-features"
   | "empty-batch"
   | "too-large"
-  | "no-field";
+  | "no-field"
+  | "bad-topic"
+  | "bad-header"
+  | "no-payload";
 
 export interface ParsedRecords {
   records: LineRecord[];
@@ -108,8 +111,9 @@ const QUALITIES: ReadonlySet<string> = new Set(["good", "uncertain", "bad"]);
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
+  const proto = Object.getPrototypeOf(v) as object | null;
+  // Object.prototype of any realm: a Function node builds its objects in a vm sandbox.
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /** Parse a timestamp into epoch milliseconds, or undefined when it is not a usable time. */

@@ -5,14 +5,19 @@
 const Module = require("node:module");
 const CATALOGUE = "https://catalogue.nodered.org/catalogue.json";
 const origLoad = Module._load;
-Module._load = function (request, parent, isMain) {
-  const mod = origLoad.apply(this, arguments);
+Module._load = function (request, ...rest) {
+  const mod = origLoad.call(this, request, ...rest);
   if (request === "axios" && mod && !mod.__lineguardPatched) {
     const origGet = mod.get.bind(mod);
     mod.get = (url, ...rest) => {
       if (url === CATALOGUE) {
-        process.stderr.write(`[validate] ${CATALOGUE} is not reachable here: node type names not checked against the catalogue\n`);
-        return Promise.resolve({ status: 200, data: { name: "offline", updated_at: new Date().toISOString(), modules: [] } });
+        process.stderr.write(
+          `[validate] ${CATALOGUE} is not reachable here: node type names not checked against the catalogue\n`,
+        );
+        return Promise.resolve({
+          status: 200,
+          data: { name: "offline", updated_at: new Date().toISOString(), modules: [] },
+        });
       }
       return origGet(url, ...rest);
     };

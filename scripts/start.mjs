@@ -42,7 +42,15 @@ if (!linked) {
 const redJs = path.join(path.dirname(require.resolve("node-red/package.json")), "red.js");
 const child = spawn(
   process.execPath,
-  [redJs, "--userDir", userDir, "--settings", path.join(root, "scripts", "node-red-settings.cjs"), "--port", String(port)],
+  [
+    redJs,
+    "--userDir",
+    userDir,
+    "--settings",
+    path.join(root, "scripts", "node-red-settings.cjs"),
+    "--port",
+    String(port),
+  ],
   { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LINEGUARD_USER_DIR: userDir } },
 );
 let announced = false;

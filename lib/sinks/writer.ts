@@ -347,6 +347,11 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
     this.clearTimer();
     await this.appendChain.catch(() => undefined);
     const deadline = Date.now() + this.closeTimeoutMs;
+    // A pump that keeps failing retriably (server gone at close) would retry forever: stop it at the deadline.
+    const stop = setTimeout(() => {
+      this.closing = true;
+      this.wakeRetry?.();
+    }, this.closeTimeoutMs);
     if (this.connected && this.backlog.length > 0) {
       await this.pump().catch(() => undefined);
       while (this.backlog.length > 0 && this.connected && Date.now() < deadline) {
@@ -354,6 +359,7 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
         if (this.backlog.length > 0) await new Promise((r) => setTimeout(r, 10));
       }
     }
+    clearTimeout(stop);
     this.closing = true;
     this.wakeRetry?.();
     const waitUntil = Date.now() + 2000;

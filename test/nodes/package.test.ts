@@ -61,7 +61,13 @@ describe("package in a real Node-RED (npm start)", function () {
   it("loads every node of package.json without error", async () => {
     const res = await fetch(`${base}/nodes`, { headers: { Accept: "application/json" } });
     assert.equal(res.status, 200);
-    const sets = (await res.json()) as Array<{ module: string; name: string; types: string[]; enabled: boolean; err?: string }>;
+    const sets = (await res.json()) as Array<{
+      module: string;
+      name: string;
+      types: string[];
+      enabled: boolean;
+      err?: string;
+    }>;
     const ours = sets.filter((s) => s.module === "node-red-contrib-lineguard");
     for (const name of Object.keys(pkg["node-red"].nodes)) {
       const set = ours.find((s) => s.name === name);

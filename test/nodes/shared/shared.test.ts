@@ -102,7 +102,14 @@ describe("nodes/shared", () => {
       c.setState("disconnected", "gone");
       await c.close();
       assert.equal(destroyed, 1);
-      assert.deepEqual(seen, ["a:disconnected", "b:disconnected", "a:connected", "b:connected", "a:disconnected", "a:closed"]);
+      assert.deepEqual(seen, [
+        "a:disconnected",
+        "b:disconnected",
+        "a:connected",
+        "b:connected",
+        "a:disconnected",
+        "a:closed",
+      ]);
       assert.throws(() => c.register("c"));
     });
 
@@ -139,11 +146,28 @@ describe("nodes/shared", () => {
 
     it("backs off exponentially with bounded jitter", () => {
       const p = retryPolicy({ initialMs: "100", maxMs: 1000, multiplier: 2, factor: 0.2 });
-      assert.equal(backoffDelay(0, p, () => 0.5), 100);
-      assert.equal(backoffDelay(3, p, () => 0.5), 800);
-      assert.equal(backoffDelay(10, p, () => 1), 1000);
-      assert.equal(backoffDelay(0, p, () => 0), 80);
-      assert.deepEqual(retryPolicy({ initialMs: "x", factor: 5 }), { initialMs: 300, maxMs: 30000, multiplier: 2, factor: 1 });
+      assert.equal(
+        backoffDelay(0, p, () => 0.5),
+        100,
+      );
+      assert.equal(
+        backoffDelay(3, p, () => 0.5),
+        800,
+      );
+      assert.equal(
+        backoffDelay(10, p, () => 1),
+        1000,
+      );
+      assert.equal(
+        backoffDelay(0, p, () => 0),
+        80,
+      );
+      assert.deepEqual(retryPolicy({ initialMs: "x", factor: 5 }), {
+        initialMs: 300,
+        maxMs: 30000,
+        multiplier: 2,
+        factor: 1,
+      });
     });
   });
 });
