@@ -201,7 +201,9 @@ describe("kafka-out node", function () {
   });
 
   it("the example flow deploys: its kafka nodes connect", async () => {
-    const file = path.join(__dirname, "..", "..", "..", "..", "examples", "kafka-records.json");
+    let root = __dirname; // dist/test/nodes: walk up to the package
+    while (!fs.existsSync(path.join(root, "package.json"))) root = path.dirname(root);
+    const file = path.join(root, "examples", "kafka-records.json");
     const example = JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>;
     // imported into a tab; core nodes other than catch are stood in for by helper nodes
     const flow: Array<Record<string, unknown>> = [{ id: "example-tab", type: "tab" }];

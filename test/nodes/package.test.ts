@@ -99,10 +99,16 @@ describe("package in a real Node-RED (npm start)", function () {
   });
 
   it("lists the example flows in Import > Examples", async () => {
-    const res = await fetch(`${base}/library/_examples_/flows`);
+    const res = await fetch(`${base}/library/examples/flows/node-red-contrib-lineguard`);
     assert.equal(res.status, 200);
-    const lib = (await res.json()) as { d?: Record<string, { f?: string[] }> };
-    const ours = lib.d?.["node-red-contrib-lineguard"];
-    assert.ok(ours && (ours.f?.length ?? 0) > 0, `no examples listed: ${JSON.stringify(lib)}`);
+    const list = (await res.json()) as Array<{ fn?: string }>;
+    const files = fs.readdirSync(path.join(root, "examples")).filter((f) => f.endsWith(".json"));
+    assert.ok(files.length > 0);
+    assert.deepEqual(list.map((e) => `${e.fn}.json`).sort(), files.sort());
+    for (const f of files) {
+      const flow = await fetch(`${base}/library/examples/flows/node-red-contrib-lineguard/${f.replace(/\.json$/, "")}`);
+      assert.equal(flow.status, 200);
+      assert.ok(Array.isArray(await flow.json()), `${f} is not a flow`);
+    }
   });
 });
