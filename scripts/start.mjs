@@ -39,7 +39,9 @@ if (!linked) {
   fs.symlinkSync(root, link, "dir");
 }
 
-const redJs = path.join(path.dirname(require.resolve("node-red/package.json")), "red.js");
+// LINEGUARD_NODE_RED_DIR: a folder whose node_modules holds another Node-RED (CI's Node-RED 5 pass).
+const nrFrom = process.env.LINEGUARD_NODE_RED_DIR ? [path.resolve(process.env.LINEGUARD_NODE_RED_DIR)] : [root];
+const redJs = path.join(path.dirname(require.resolve("node-red/package.json", { paths: nrFrom })), "red.js");
 const child = spawn(
   process.execPath,
   [

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { nodeRedVersion } from "../support/helper";
 
 const root = path.resolve(__dirname, "..", "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -56,6 +57,13 @@ describe("package in a real Node-RED (npm start)", function () {
       await new Promise((r) => child!.once("exit", r));
     }
     fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it("runs the Node-RED under test", async () => {
+    const res = await fetch(`${base}/settings`);
+    const settings = (await res.json()) as { version: string };
+    // A Node-RED run from a git checkout-like layout reports "-git" after its version.
+    assert.equal(settings.version.replace(/-git$/, ""), nodeRedVersion());
   });
 
   it("loads every node of package.json without error", async () => {

@@ -14,5 +14,5 @@ export { helper };
 /** Node-RED version under test, e.g. "4.1.15". */
 export function nodeRedVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require(path.join(path.dirname(redPath), "package.json")) as { version: string }).version;
+  return (require(path.join(path.dirname(redPath), "..", "package.json")) as { version: string }).version;
 }
