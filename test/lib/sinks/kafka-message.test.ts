@@ -18,7 +18,7 @@ const rec = (ts: number | string, values: Record<string, unknown>, extra: Record
 });
 
 describe("lib/sinks/kafka-message", () => {
-  it("maps one record: value = JSON of the record, key = source, timestamp = ts, content-type", () => {
+  it("maps one record: value = JSON of the record, key = source, timestamp = ts, static headers only", () => {
     const m = mapMessage(
       {
         topic: "cnc-1",
@@ -40,7 +40,7 @@ describe("lib/sinks/kafka-message", () => {
       quality: { spindle: "good" },
     });
     assert.equal(it.timestamp, String(ts));
-    assert.deepEqual(it.headers, { site: "p1", "content-type": "application/json" });
+    assert.deepEqual(it.headers, { site: "p1" });
     assert.ok(it.bytes > it.value.length);
   });
 
@@ -151,7 +151,7 @@ describe("lib/sinks/kafka-message", () => {
 
   it("headers: msg.headers merged (numbers to strings), bad ones refuse every record", () => {
     const ok = mapMessage({ topic: "s", payload: rec(1, { a: 1 }), headers: { trace: "t1", n: 5, skip: null } }, base);
-    assert.deepEqual(ok.items[0]!.headers, { trace: "t1", n: "5", "content-type": "application/json" });
+    assert.deepEqual(ok.items[0]!.headers, { trace: "t1", n: "5" });
     const bad = mapMessage(
       { topic: "s", payload: [rec(1, { a: 1 }), rec(2, { a: 2 })], headers: { x: { y: 1 } } },
       base,
