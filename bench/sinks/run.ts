@@ -59,6 +59,39 @@ function median(xs: number[]): number {
 
 const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
 
+type Run = (recs: Rec[]) => Promise<number>;
+
+/**
+ * A warm-up of each side (round -1, not counted), then ROUNDS rounds alternating which side goes
+ * first; prints each round and the medians with the ratio ours/raw.
+ */
+async function compare(
+  names: { label: string; raw: string; ours: string },
+  runRaw: Run,
+  runOurs: Run,
+  records: (round: number) => Rec[],
+): Promise<void> {
+  const raw: number[] = [];
+  const ours: number[] = [];
+  const warm = records(-1);
+  await runRaw(warm);
+  await runOurs(warm);
+  for (let r = 0; r < ROUNDS; r++) {
+    const recs = records(r);
+    const order: Array<[Run, number[]]> = [
+      [runRaw, raw],
+      [runOurs, ours],
+    ];
+    if (r % 2 === 1) order.reverse();
+    for (const [run, into] of order) into.push(await run(recs));
+    process.stdout.write(`  round ${r + 1}: raw ${fmt(raw[r]!)} rec/s, ${names.ours} ${fmt(ours[r]!)} rec/s\n`);
+  }
+  const ratio = median(ours) / median(raw);
+  process.stdout.write(
+    `${names.label} ${names.raw} ${fmt(median(raw))} rec/s | ${names.ours} ${fmt(median(ours))} rec/s | ratio ${ratio.toFixed(2)}x (target >= 0.8x)\n`,
+  );
+}
+
 async function rawKafka(topic: string, recs: Rec[]): Promise<number> {
   const kafka = new Kafka({ brokers: services.kafkaBrokers, clientId: "bench-raw", logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
@@ -149,28 +182,11 @@ async function benchKafka(): Promise<void> {
     { id: "catcher", type: "catch", scope: null, uncaught: false, wires: [["catchOut"]] },
     { id: "catchOut", type: "helper" },
   ];
-  const raw: number[] = [];
-  const ours: number[] = [];
-  const warm = makeRecords(WARMUP, Date.now());
-  await rawKafka(topicRaw, warm);
-  await throughNode([kafkaBroker, kafkaOut] as never, flow, {}, "k", warm);
-  for (let r = 0; r < ROUNDS; r++) {
-    const recs = makeRecords(N, Date.now());
-    const runRaw = async (): Promise<void> => void raw.push(await rawKafka(topicRaw, recs));
-    const runOurs = async (): Promise<void> =>
-      void ours.push(await throughNode([kafkaBroker, kafkaOut] as never, flow, {}, "k", recs));
-    if (r % 2 === 0) {
-      await runRaw();
-      await runOurs();
-    } else {
-      await runOurs();
-      await runRaw();
-    }
-    process.stdout.write(`  round ${r + 1}: raw ${fmt(raw[r]!)} rec/s, kafka out ${fmt(ours[r]!)} rec/s\n`);
-  }
-  const ratio = median(ours) / median(raw);
-  process.stdout.write(
-    `kafka:  raw kafkajs sendBatch ${fmt(median(raw))} rec/s | kafka out ${fmt(median(ours))} rec/s | ratio ${ratio.toFixed(2)}x (target >= 0.8x)\n`,
+  await compare(
+    { label: "kafka: ", raw: "raw kafkajs sendBatch", ours: "kafka out" },
+    (recs) => rawKafka(topicRaw, recs),
+    (recs) => throughNode([kafkaBroker, kafkaOut] as never, flow, {}, "k", recs),
+    (round) => makeRecords(round < 0 ? WARMUP : N, Date.now()),
   );
 }
 
@@ -229,29 +245,13 @@ async function benchInflux(): Promise<void> {
     { id: "catchOut", type: "helper" },
   ];
   const creds = { c: { token: services.influxToken } };
-  const raw: number[] = [];
-  const ours: number[] = [];
-  const warm = makeRecords(WARMUP, Date.now() - 7_200_000);
-  await rawInflux(mRaw, warm);
-  await throughNode([influxConfig, influxOut] as never, flow, creds, "i", warm);
-  for (let r = 0; r < ROUNDS; r++) {
+  await compare(
+    { label: "influx:", raw: "raw writeApi", ours: "influxdb out" },
+    (recs) => rawInflux(mRaw, recs),
+    (recs) => throughNode([influxConfig, influxOut] as never, flow, creds, "i", recs),
     // Distinct timestamps per round so no round overwrites another's points.
-    const recs = makeRecords(N, Date.now() - 3_600_000 + r * N);
-    const runRaw = async (): Promise<void> => void raw.push(await rawInflux(mRaw, recs));
-    const runOurs = async (): Promise<void> =>
-      void ours.push(await throughNode([influxConfig, influxOut] as never, flow, creds, "i", recs));
-    if (r % 2 === 0) {
-      await runRaw();
-      await runOurs();
-    } else {
-      await runOurs();
-      await runRaw();
-    }
-    process.stdout.write(`  round ${r + 1}: raw ${fmt(raw[r]!)} rec/s, influxdb out ${fmt(ours[r]!)} rec/s\n`);
-  }
-  const ratio = median(ours) / median(raw);
-  process.stdout.write(
-    `influx: raw writeApi ${fmt(median(raw))} rec/s | influxdb out ${fmt(median(ours))} rec/s | ratio ${ratio.toFixed(2)}x (target >= 0.8x)\n`,
+    (round) =>
+      round < 0 ? makeRecords(WARMUP, Date.now() - 7_200_000) : makeRecords(N, Date.now() - 3_600_000 + round * N),
   );
 }
 

@@ -7,8 +7,8 @@ import net from "node:net";
 import kafkaBroker from "../../nodes/kafka-broker/kafka-broker";
 import kafkaIn from "../../nodes/kafka-in/kafka-in";
 import kafkaOut from "../../nodes/kafka-out/kafka-out";
-import { helper } from "../support/helper";
-import { eventually, requireService, uniqueName } from "../support/integration";
+import { helper, useHelper } from "../support/helper";
+import { eventually, uniqueName } from "../support/integration";
 import { serviceCtl, services } from "../support/services";
 import { kafkaInFlow, kafkaOutFlow, TAB } from "../nodes/fixtures/kafka-flows";
 import {
@@ -55,16 +55,7 @@ async function loadOut(out: Record<string, unknown>, broker: Record<string, unkn
 describe("integration: Kafka nodes with a real broker", function () {
   this.timeout(120_000);
 
-  before(async function () {
-    await requireService(this, "kafka");
-    await helper.startServer();
-  });
-  after(async () => {
-    await helper.stopServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-  });
+  useHelper("kafka");
 
   it("(1) 500 single-record messages arrive exactly once with equal values, source keys and timestamps", async () => {
     const topic = uniqueName("lg-it-single");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import kafkaBroker from "../../nodes/kafka-broker/kafka-broker";
 import kafkaOut from "../../nodes/kafka-out/kafka-out";
 import { KAFKA_BROKER_DEFAULTS, brokerConfig } from "../../nodes/kafka-broker/config";
-import { helper } from "../support/helper";
+import { helper, useHelper } from "../support/helper";
 import { eventually } from "../support/integration";
 import { kafkaOutFlow } from "./fixtures/kafka-flows";
 import { collect, lastStatus } from "./fixtures/kafka-support";
@@ -23,15 +23,7 @@ describe("kafka-broker config (migration)", () => {
 
 describe("kafka-broker node", function () {
   this.timeout(30_000);
-  before(async () => {
-    await helper.startServer();
-  });
-  after(async () => {
-    await helper.stopServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-  });
+  useHelper();
 
   it("loads and exposes its API; a bad configuration is reported without secrets", async () => {
     const password = "Br0ker-Secret-Pw";

@@ -3,8 +3,8 @@ import kafkaBroker from "../../nodes/kafka-broker/kafka-broker";
 import kafkaIn from "../../nodes/kafka-in/kafka-in";
 import { KAFKA_IN_DEFAULTS, kafkaInConfig, kafkaInSettings } from "../../nodes/kafka-in/config";
 import type { KafkaInConfig } from "../../nodes/kafka-in/types";
-import { helper } from "../support/helper";
-import { eventually, requireService, uniqueName } from "../support/integration";
+import { helper, useHelper } from "../support/helper";
+import { eventually, uniqueName } from "../support/integration";
 import { kafkaInFlow } from "./fixtures/kafka-flows";
 import { collect, kafkaBrokers, lastStatus, statusesOf, testKafka } from "./fixtures/kafka-support";
 
@@ -38,16 +38,7 @@ describe("kafka-in config (migration, validation)", () => {
 
 describe("kafka-in node", function () {
   this.timeout(60_000);
-  before(async function () {
-    await requireService(this, "kafka");
-    await helper.startServer();
-  });
-  after(async () => {
-    await helper.stopServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-  });
+  useHelper("kafka");
 
   it("without a group id: red status, an error, no consumer", async () => {
     await helper.load([kafkaBroker, kafkaIn], kafkaInFlow(kafkaBrokers(), { groupId: "" }));

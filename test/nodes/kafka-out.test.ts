@@ -6,8 +6,8 @@ import kafkaBroker from "../../nodes/kafka-broker/kafka-broker";
 import kafkaOut from "../../nodes/kafka-out/kafka-out";
 import { KAFKA_OUT_DEFAULTS, kafkaOutConfig, kafkaOutSettings } from "../../nodes/kafka-out/config";
 import type { KafkaOutConfig } from "../../nodes/kafka-out/types";
-import { helper } from "../support/helper";
-import { eventually, requireService, uniqueName } from "../support/integration";
+import { helper, useHelper } from "../support/helper";
+import { eventually, uniqueName } from "../support/integration";
 import { kafkaOutFlow, legacyKafkaOutFlow } from "./fixtures/kafka-flows";
 import { collect, everyText, kafkaBrokers, lastStatus, readTopic, statusesOf } from "./fixtures/kafka-support";
 
@@ -50,16 +50,7 @@ describe("kafka-out config (migration, validation)", () => {
 describe("kafka-out node", function () {
   this.timeout(60_000);
 
-  before(async function () {
-    await requireService(this, "kafka");
-    await helper.startServer();
-  });
-  after(async () => {
-    await helper.stopServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-  });
+  useHelper("kafka");
 
   async function load(out: Record<string, unknown> = {}, broker: Record<string, unknown> = {}, creds = {}) {
     await helper.load(nodes, kafkaOutFlow(kafkaBrokers(), out, broker), creds);

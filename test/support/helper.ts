@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import helper from "node-red-node-test-helper";
+import { ServiceName, requireService } from "./integration";
 
 const nrDir = process.env.LINEGUARD_NODE_RED_DIR;
 const redPath = nrDir ? require.resolve("node-red", { paths: [path.resolve(nrDir)] }) : require.resolve("node-red");
@@ -15,4 +16,21 @@ export { helper };
 export function nodeRedVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(path.join(path.dirname(redPath), "..", "package.json")) as { version: string }).version;
+}
+
+/**
+ * The usual lifecycle of a node-test suite: (optionally) require a real server, start the helper's
+ * HTTP server before the suite, unload the flow after each test, stop the server after the suite.
+ */
+export function useHelper(service?: ServiceName): void {
+  before(async function () {
+    if (service) await requireService(this, service);
+    await helper.startServer();
+  });
+  after(async () => {
+    await helper.stopServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
 }
