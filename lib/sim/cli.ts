@@ -1,0 +1,290 @@
+/**
+ * lineguard-sim: the CNC simulator's command line.
+ *   lineguard-sim generate --machines 3 --hours 12 --rate 1 --seed 42 --failures cnc-01:bearing-wear@2h+30m --out data.csv
+ *   lineguard-sim run [--opcua-port 4840] [--mqtt-url mqtt://...] [--http-port 8089] [--machines 3] [--rate 1] [--labels]
+ *   lineguard-sim inject cnc-01 bearing-wear [--ramp 600]     (and clear, maintenance, state, rate: via the HTTP API)
+ * See docs/simulator.md.
+ */
+import fs from "node:fs";
+import { errorMessage } from "../errors";
+import { generateCsv, parseDuration, parseFailureSchedule } from "./cnc/generate";
+import type { CncSimulator } from "./cnc/simulator";
+import { DEFAULT_HTTP_PORT } from "./cnc/http-control";
+import type { TimestampFormat } from "./cnc/mqtt-collector";
+
+export interface CliIo {
+  /** May return a Promise to apply back-pressure. */
+  out: (text: string) => void | Promise<void>;
+  err: (text: string) => void;
+  /** Resolves when the process should stop (SIGINT/SIGTERM in the real CLI). */
+  stopSignal?: Promise<void>;
+  /** Called once `run` is up, with the simulator (tests). */
+  onStarted?: (sim: CncSimulator) => void;
+}
+
+export const USAGE = `Usage: lineguard-sim <command> [options]
+
+Commands:
+  generate     write a training CSV as fast as possible (no wall clock)
+               --machines 3 --hours 12 --rate 1 --seed 42 --start 2025-01-06T06:00:00Z
+               --failures cnc-01:bearing-wear@2h+30m,cnc-02:coolant-loss@5h  (machine:type@at[+ramp])
+               --random-failure-rate 0 (per machine-hour)  --no-labels  --out data.csv (default stdout)
+  run          live simulator: OPC UA server + MQTT collector + HTTP control API, until Ctrl-C
+               --machines 3 --rate 1 --seed <random> --labels --random-failure-rate 0
+               --opcua-port 4840 | --no-opcua   --pki-dir <dir>   --user <name> (password: --password or
+               env LINEGUARD_SIM_PASSWORD)   --no-anonymous
+               --mqtt-url mqtt://host:1883 (default: embedded broker) --mqtt-port 1883 --mqtt-topic cnc/{cnc_id}/data
+               --mqtt-timestamp iso|epoch-s|epoch-ms | --no-mqtt
+               --http-port 8089 | --no-http   --host 127.0.0.1
+  inject <machine> <type> [--ramp 600]   failure types: bearing-wear, tool-wear, spindle-overheat,
+                                          coolant-loss, axis-misalignment
+  clear <machine>
+  maintenance <machine> [--seconds 600]
+  state [machine]
+  rate <hz>
+  start | stop                                  resume / pause the data
+               control commands use --url http://127.0.0.1:${DEFAULT_HTTP_PORT} (or env LINEGUARD_SIM_URL)
+`;
+
+const FLAGS = new Set(["labels", "no-labels", "no-opcua", "no-mqtt", "no-http", "no-anonymous", "help"]);
+
+export function parseArgs(argv: string[]): { positional: string[]; opts: Map<string, string> } {
+  const positional: string[] = [];
+  const opts = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h") {
+      opts.set("help", "true");
+    } else if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (eq > 0) opts.set(key, a.slice(eq + 1));
+      else if (FLAGS.has(key)) opts.set(key, "true");
+      else {
+        const v = argv[i + 1];
+        if (v === undefined) throw new Error(`--${key} needs a value`);
+        opts.set(key, v);
+        i++;
+      }
+    } else positional.push(a);
+  }
+  return { positional, opts };
+}
+
+function num(opts: Map<string, string>, key: string, def?: number): number | undefined {
+  const v = opts.get(key);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got "${v}"`);
+  return n;
+}
+
+function int(opts: Map<string, string>, key: string, def?: number): number | undefined {
+  const n = num(opts, key, def);
+  if (n !== undefined && !Number.isInteger(n)) throw new Error(`--${key} must be an integer`);
+  return n;
+}
+
+async function generate(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const start = opts.get("start");
+  const startTs = start === undefined ? undefined : Date.parse(start);
+  if (startTs !== undefined && !Number.isFinite(startTs)) throw new Error(`--start is not a time: "${start}"`);
+  const out = opts.get("out");
+  const hoursText = opts.get("hours") ?? "1";
+  const hours = /[smh]$/.test(hoursText) ? parseDuration(hoursText) / 3600 : Number(hoursText);
+  const options = {
+    machines: int(opts, "machines", 3),
+    hours,
+    rate: num(opts, "rate", 1)!,
+    seed: int(opts, "seed", 42),
+    startTs,
+    labels: opts.get("no-labels") !== "true",
+    failures: parseFailureSchedule(opts.get("failures") ?? ""),
+    randomFailureRate: num(opts, "random-failure-rate", 0),
+    maintenanceSeconds: num(opts, "maintenance-seconds"),
+    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
+  };
+  if (!out || out === "-") {
+    const rows = await generateCsv(options, (chunk) => io.out(chunk));
+    io.err(`${rows} rows\n`);
+    return 0;
+  }
+  const tmp = `${out}.part-${process.pid}`;
+  const fd = fs.openSync(tmp, "w");
+  try {
+    const rows = await generateCsv(options, (chunk) => {
+      fs.writeSync(fd, chunk);
+    });
+    fs.closeSync(fd);
+    fs.renameSync(tmp, out);
+    io.err(`wrote ${rows} rows to ${out}\n`);
+    return 0;
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function run(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const host = opts.get("host") ?? "127.0.0.1";
+  const username = opts.get("user");
+  const password = opts.get("password") ?? process.env.LINEGUARD_SIM_PASSWORD;
+  if (username && !password) throw new Error("--user needs a password (--password or env LINEGUARD_SIM_PASSWORD)");
+  // Loaded here: node-opcua is heavy and `generate` does not need it.
+  const { CncSimulator } = await import("./cnc/simulator");
+  const sim = new CncSimulator({
+    machines: int(opts, "machines", 3),
+    rate: num(opts, "rate", 1),
+    seed: int(opts, "seed", Math.floor(Math.random() * 2 ** 31)),
+    labels: opts.get("labels") === "true",
+    randomFailureRate: num(opts, "random-failure-rate", 0),
+    maintenanceSeconds: num(opts, "maintenance-seconds"),
+    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
+    opcua:
+      opts.get("no-opcua") === "true"
+        ? false
+        : {
+            port: int(opts, "opcua-port"),
+            host,
+            pkiDir: opts.get("pki-dir"),
+            allowAnonymous: opts.get("no-anonymous") !== "true",
+            user: username ? { username, password: password! } : undefined,
+          },
+    mqtt:
+      opts.get("no-mqtt") === "true"
+        ? false
+        : {
+            url: opts.get("mqtt-url"),
+            port: int(opts, "mqtt-port"),
+            host,
+            topic: opts.get("mqtt-topic"),
+            timestampFormat: opts.get("mqtt-timestamp") as TimestampFormat | undefined,
+            username: opts.get("mqtt-user"),
+            password: process.env.LINEGUARD_SIM_MQTT_PASSWORD,
+          },
+    http: opts.get("no-http") === "true" ? false : { port: int(opts, "http-port"), host },
+  });
+  await sim.start();
+  const st = sim.status();
+  io.err(
+    `lineguard-sim: ${st.machines.length} machines at ${st.rate} Hz\n` +
+      Object.entries(st.endpoints)
+        .map(([k, v]) => `  ${k}: ${v}\n`)
+        .join(""),
+  );
+  io.onStarted?.(sim);
+  await (io.stopSignal ??
+    new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    }));
+  await sim.stop();
+  io.err("lineguard-sim: stopped\n");
+  return 0;
+}
+
+async function control(cmd: string, positional: string[], opts: Map<string, string>, io: CliIo): Promise<number> {
+  const base = (opts.get("url") ?? process.env.LINEGUARD_SIM_URL ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`).replace(
+    /\/+$/,
+    "",
+  );
+  const need = (i: number, what: string) => {
+    const v = positional[i];
+    if (!v) throw new Error(`${cmd} needs ${what}`);
+    return encodeURIComponent(v);
+  };
+  let method = "POST";
+  let path: string;
+  let body: unknown;
+  switch (cmd) {
+    case "inject":
+      path = `/machines/${need(0, "a machine id")}/failure`;
+      body = { type: positional[1], rampSeconds: num(opts, "ramp", 600) };
+      need(1, "a failure type");
+      break;
+    case "clear":
+      method = "DELETE";
+      path = `/machines/${need(0, "a machine id")}/failure`;
+      break;
+    case "maintenance":
+      path = `/machines/${need(0, "a machine id")}/maintenance`;
+      body = { seconds: num(opts, "seconds") };
+      break;
+    case "state":
+      method = "GET";
+      path = positional[0] ? `/machines/${encodeURIComponent(positional[0])}` : "/status";
+      break;
+    case "rate":
+      method = "PUT";
+      path = "/rate";
+      body = { rate: Number(need(0, "a rate in Hz")) };
+      break;
+    default:
+      path = `/${cmd}`;
+  }
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? undefined : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    io.err(`${res.status}: ${text}\n`);
+    return 1;
+  }
+  await io.out(text + "\n");
+  return 0;
+}
+
+/** Run the CLI; returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { positional, opts } = parseArgs(argv);
+    const cmd = positional.shift();
+    if (!cmd || cmd === "help" || opts.get("help") === "true") {
+      await io.out(USAGE);
+      return cmd || opts.get("help") === "true" ? 0 : 2;
+    }
+    switch (cmd) {
+      case "generate":
+        return await generate(opts, io);
+      case "run":
+        return await run(opts, io);
+      case "inject":
+      case "clear":
+      case "maintenance":
+      case "state":
+      case "rate":
+      case "start":
+      case "stop":
+        return await control(cmd, positional, opts, io);
+      default:
+        io.err(`unknown command "${cmd}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    io.err(`lineguard-sim: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    out: (t) => (process.stdout.write(t) ? undefined : new Promise<void>((r) => process.stdout.once("drain", r))),
+    err: (t) => process.stderr.write(t),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${errorMessage(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
