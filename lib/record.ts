@@ -119,8 +119,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Parse a timestamp into epoch milliseconds, or undefined when it is not a usable time. */
 export function parseTimestamp(ts: unknown): number | undefined {
   if (typeof ts === "number") return Number.isFinite(ts) && ts >= 0 ? ts : undefined;
-  if (ts instanceof Date) {
-    const t = ts.getTime();
+  // A real Date, not merely an object whose prototype chain has Date.prototype (getTime would throw).
+  if (Object.prototype.toString.call(ts) === "[object Date]") {
+    const t = (ts as Date).getTime();
     return Number.isFinite(t) ? t : undefined;
   }
   if (typeof ts === "string" && ts.trim() !== "") {

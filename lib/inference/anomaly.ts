@@ -11,15 +11,7 @@ import path from "node:path";
 import { LineGuardError } from "../errors";
 import type { AnomalyResult } from "../record";
 import { MicroBatcher } from "./batcher";
-import {
-  AeManifest,
-  CalibrationMethod,
-  calibrateThreshold,
-  checkModel,
-  packWindows,
-  parseManifest,
-  scoreWindows,
-} from "./lstm-ae";
+import { AeManifest, CalibrationMethod, calibrateThreshold, checkModel, parseManifest, scoreWindows } from "./lstm-ae";
 import { WorkerSession } from "./worker-session";
 
 export interface WindowInput {
@@ -79,6 +71,38 @@ export function alignWindow(w: WindowInput, m: AeManifest): number[][] {
   });
 }
 
+/**
+ * alignWindow + packWindow in one pass, without intermediate arrays: the window's last T rows, the
+ * manifest's features in order, standardised, as [T x F] float32. Throws with the reason.
+ */
+export function packAligned(w: WindowInput, m: AeManifest): Float32Array {
+  if (!w || !Array.isArray(w.tags) || !Array.isArray(w.data)) {
+    throw new LineGuardError("bad-window", "a window needs tags (list) and data (rows of values)");
+  }
+  const T = m.window;
+  const F = m.features.length;
+  const cols = m.features.map((f) => w.tags.indexOf(f));
+  if (cols.some((c) => c < 0)) alignWindow(w, m); // throws naming the missing features
+  if (w.data.length < T) {
+    throw new LineGuardError("bad-window", `window of ${w.source} has ${w.data.length} samples, the model needs ${T}`);
+  }
+  const { mean, std } = m.scaler;
+  const out = new Float32Array(T * F);
+  const first = w.data.length - T;
+  for (let t = 0; t < T; t++) {
+    const row = w.data[first + t];
+    if (!Array.isArray(row)) throw new LineGuardError("bad-window", `window of ${w.source}: sample ${t} is not a list`);
+    for (let f = 0; f < F; f++) {
+      const v = row[cols[f]!] as number;
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw new LineGuardError("bad-window", `window ${w.source} sample ${t} feature ${m.features[f]} is not finite`);
+      }
+      out[t * F + f] = (v - mean[f]!) / std[f]!;
+    }
+  }
+  return out;
+}
+
 export interface ScorerOptions {
   maxBatch?: number;
   maxWaitMs?: number;
@@ -90,7 +114,8 @@ export interface ScorerOptions {
 export class AnomalyScorer {
   readonly manifest: AeManifest;
   private readonly session: WorkerSession;
-  private readonly batcher: MicroBatcher<number[][], { score: number; contributions: Record<string, number> }>;
+  /** Windows travel packed: [T x F] float32, standardised, in the manifest's feature order. */
+  private readonly batcher: MicroBatcher<Float32Array, { score: number; contributions: Record<string, number> }>;
   private names: { input: string; output: string } | undefined;
   threshold: number;
   /** Inference time of the last run (ms, inside the worker). */
@@ -104,7 +129,8 @@ export class AnomalyScorer {
     this.manifest = model.manifest;
     this.threshold = opts.threshold ?? model.manifest.threshold;
     this.session = new WorkerSession(model.modelPath, { intraOpThreads: opts.intraOpThreads ?? 1 });
-    this.batcher = new MicroBatcher((ws) => this.runBatch(ws), opts.maxBatch ?? 64, opts.maxWaitMs ?? 5);
+    // Two batches in flight: the next one is packed while the worker computes the current one.
+    this.batcher = new MicroBatcher((ws) => this.runBatch(ws), opts.maxBatch ?? 64, opts.maxWaitMs ?? 5, 2);
   }
 
   /** Load the model in its worker and check it against the manifest (throws on a mismatch). */
@@ -114,29 +140,32 @@ export class AnomalyScorer {
   }
 
   private async runBatch(
-    windows: number[][][],
+    windows: Float32Array[],
   ): Promise<Array<{ score: number; contributions: Record<string, number> }>> {
     if (!this.names) await this.load();
     const names = this.names!;
-    const x = packWindows(windows, this.manifest);
-    const copy = Float32Array.from(x);
     const T = this.manifest.window;
     const F = this.manifest.features.length;
-    const { outputs, ms } = await this.session.run({
-      [names.input]: { type: "float32", data: x, dims: [windows.length, T, F] },
-    });
+    const x = new Float32Array(windows.length * T * F);
+    windows.forEach((w, i) => x.set(w, i * T * F));
+    // The input is copied to the worker (not transferred): it is needed here for the scores.
+    const { outputs, ms } = await this.session.run(
+      { [names.input]: { type: "float32", data: x, dims: [windows.length, T, F] } },
+      undefined,
+      true,
+    );
     this.lastRunMs = ms;
     this.runs++;
     const out = outputs[names.output];
     if (!out) throw new LineGuardError("model-shape", `the model returned no output "${names.output}"`);
-    return scoreWindows(copy, out.data as Float32Array, windows.length, this.manifest);
+    return scoreWindows(x, out.data as Float32Array, windows.length, this.manifest);
   }
 
   /** Score one window (shares a run with the windows of other callers). */
   async score(w: WindowInput): Promise<AnomalyResult> {
-    const aligned = alignWindow(w, this.manifest);
-    packWindows([aligned], this.manifest); // refuses non-finite values for this window alone
-    const r = await this.batcher.add(aligned);
+    // Align, standardise and check this window alone, so a bad one fails only its own caller.
+    const packed = packAligned(w, this.manifest);
+    const r = await this.batcher.add(packed);
     return {
       score: r.score,
       threshold: this.threshold,

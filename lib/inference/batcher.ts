@@ -1,7 +1,7 @@
 /**
  * MicroBatcher: collects items from many callers and runs them together, when `maxBatch` items
- * are waiting or `maxWaitMs` after the first one arrived. One batch runs at a time; items that
- * arrive meanwhile form the next batch. Per-message overhead of an inference run dominates at
+ * are waiting or `maxWaitMs` after the first one arrived. Up to `maxInFlight` batches run at once;
+ * items that arrive meanwhile form the next batch. Per-message overhead of an inference run dominates at
  * high rates, so windows of many sources share one run.
  */
 export type RunBatch<T, R> = (items: T[]) => Promise<R[]>;
@@ -15,13 +15,18 @@ interface Waiting<T, R> {
 export class MicroBatcher<T, R> {
   private queue: Array<Waiting<T, R>> = [];
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private inFlight = 0;
   private closed = false;
 
+  /**
+   * @param maxInFlight batches running at once: 2 lets the caller prepare the next batch while the
+   *   worker computes the current one.
+   */
   constructor(
     private readonly run: RunBatch<T, R>,
     private readonly maxBatch = 64,
     private readonly maxWaitMs = 10,
+    private readonly maxInFlight = 1,
   ) {}
 
   get waiting(): number {
@@ -37,7 +42,7 @@ export class MicroBatcher<T, R> {
   }
 
   private schedule(): void {
-    if (this.running) return;
+    if (this.inFlight >= this.maxInFlight) return;
     if (this.queue.length >= this.maxBatch) {
       this.clear();
       void this.flush();
@@ -55,8 +60,8 @@ export class MicroBatcher<T, R> {
   }
 
   private async flush(): Promise<void> {
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.inFlight++;
     const batch = this.queue.splice(0, this.maxBatch);
     try {
       const results = await this.run(batch.map((w) => w.item));
@@ -67,7 +72,7 @@ export class MicroBatcher<T, R> {
       const e = err instanceof Error ? err : new Error(String(err));
       for (const w of batch) w.reject(e);
     } finally {
-      this.running = false;
+      this.inFlight--;
     }
     this.schedule();
   }

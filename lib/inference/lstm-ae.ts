@@ -113,6 +113,43 @@ export function checkModel(info: ModelInfo, m: AeManifest): { input: string; out
 export type Window = ArrayLike<ArrayLike<number>>;
 
 /**
+ * Pack one window (T rows of F values in the manifest's order) into `out` at `offset`, standardised
+ * with the manifest's scaler; throws LineGuardError("bad-window") on a wrong size or a non-finite
+ * value. Returns `out`.
+ */
+export function packWindow(
+  w: Window,
+  m: AeManifest,
+  out = new Float32Array(m.window * m.features.length),
+  offset = 0,
+  n = 0,
+): Float32Array {
+  const T = m.window;
+  const F = m.features.length;
+  const { mean, std } = m.scaler;
+  if (w.length !== T)
+    throw new LineGuardError("bad-window", `window ${n} has ${w.length} samples, the model needs ${T}`);
+  for (let t = 0; t < T; t++) {
+    const row = w[t]!;
+    if (row.length !== F) {
+      throw new LineGuardError(
+        "bad-window",
+        `window ${n} sample ${t} has ${row.length} features, the model needs ${F}`,
+      );
+    }
+    const base = offset + t * F;
+    for (let f = 0; f < F; f++) {
+      const v = row[f]!;
+      if (!Number.isFinite(v)) {
+        throw new LineGuardError("bad-window", `window ${n} sample ${t} feature ${m.features[f]} is not finite`);
+      }
+      out[base + f] = (v - mean[f]!) / std[f]!;
+    }
+  }
+  return out;
+}
+
+/**
  * Pack N windows into one [N, T, F] float32 tensor, standardised with the manifest's scaler.
  * Throws LineGuardError("bad-window") when a window's size differs or holds a non-finite value.
  */
@@ -120,27 +157,7 @@ export function packWindows(windows: readonly Window[], m: AeManifest): Float32A
   const T = m.window;
   const F = m.features.length;
   const out = new Float32Array(windows.length * T * F);
-  const { mean, std } = m.scaler;
-  windows.forEach((w, n) => {
-    if (w.length !== T)
-      throw new LineGuardError("bad-window", `window ${n} has ${w.length} samples, the model needs ${T}`);
-    for (let t = 0; t < T; t++) {
-      const row = w[t]!;
-      if (row.length !== F) {
-        throw new LineGuardError(
-          "bad-window",
-          `window ${n} sample ${t} has ${row.length} features, the model needs ${F}`,
-        );
-      }
-      const base = (n * T + t) * F;
-      for (let f = 0; f < F; f++) {
-        const v = row[f]!;
-        if (!Number.isFinite(v))
-          throw new LineGuardError("bad-window", `window ${n} sample ${t} feature ${m.features[f]} is not finite`);
-        out[base + f] = (v - mean[f]!) / std[f]!;
-      }
-    }
-  });
+  windows.forEach((w, n) => packWindow(w, m, out, n * T * F, n));
   return out;
 }
 

@@ -93,17 +93,23 @@ export class WorkerSession {
     return this.loading;
   }
 
-  /** Run the model. The typed arrays of `feeds` are transferred: do not use them afterwards. */
+  /**
+   * Run the model. The typed arrays of `feeds` are transferred (do not use them afterwards) unless
+   * `keepInputs` is set, in which case they are copied to the worker and stay usable here.
+   */
   async run(
     feeds: Record<string, WireTensor>,
     outputs?: string[],
+    keepInputs = false,
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }> {
     await this.load();
     const w = this.worker;
     if (!w || this.closed) throw new LineGuardError("closed", "inference session is closed");
     const id = this.nextId++;
     const transfer: ArrayBuffer[] = [];
-    for (const t of Object.values(feeds)) if (t.data.buffer instanceof ArrayBuffer) transfer.push(t.data.buffer);
+    if (!keepInputs) {
+      for (const t of Object.values(feeds)) if (t.data.buffer instanceof ArrayBuffer) transfer.push(t.data.buffer);
+    }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const msg: ToWorker = { kind: "run", id, feeds, ...(outputs ? { outputs } : {}) };

@@ -67,6 +67,15 @@ describe("lib/record", () => {
     assert.equal(r.records[0]?.ts, 42);
   });
 
+  it("a fake Date (Date.prototype in its chain, no date inside) is not a time, and does not throw", () => {
+    const fake = Object.create(new Date(5)) as unknown;
+    assert.equal(parseTimestamp(fake), undefined);
+    const viaProto: Record<string, unknown> = {};
+    viaProto["__proto__"] = new Date(5); // what `o[key] = v` does for the key "__proto__"
+    assert.doesNotThrow(() => parseRecords({ ts: viaProto, values: { a: 1 } }, "m"));
+    assert.equal(parseRecords({ ts: viaProto, values: { a: 1 } }, "m").rejected[0]?.code, "bad-timestamp");
+  });
+
   it("never throws on hostile input", () => {
     const hostile: unknown[] = [
       null,

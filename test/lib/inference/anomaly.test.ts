@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AnomalyScorer, Calibrator, alignWindow, readModelDir } from "../../../lib/inference/anomaly";
-import { parseManifest } from "../../../lib/inference/lstm-ae";
+import { AnomalyScorer, Calibrator, alignWindow, packAligned, readModelDir } from "../../../lib/inference/anomaly";
+import { packWindow, parseManifest } from "../../../lib/inference/lstm-ae";
 
 function fixtures(): string {
   let dir = __dirname;
@@ -55,6 +55,23 @@ describe("lib/inference/anomaly", function () {
     assert.throws(() => alignWindow({ ...w, tags: ["a", "b"] }, m), /lacks feature\(s\) the model needs: c/);
     assert.throws(() => alignWindow({ ...w, data: w.data.slice(0, 3) }, m), /3 samples, the model needs 8/);
     assert.throws(() => alignWindow({ source: "x" } as never, m), /needs tags/);
+  });
+
+  it("packAligned equals alignWindow + packWindow and refuses the same bad windows", () => {
+    const m = parseManifest({
+      features: ["a", "b", "c"],
+      window: 8,
+      scaler: { mean: [1, 2, 3], std: [2, 4, 8] },
+      threshold: 1,
+    });
+    const w = window("m1", 2);
+    assert.deepEqual(Array.from(packAligned(w, m)), Array.from(packWindow(alignWindow(w, m), m)));
+    assert.throws(() => packAligned({ ...w, tags: ["a", "b"] }, m), /lacks feature\(s\) the model needs: c/);
+    assert.throws(() => packAligned({ ...w, data: w.data.slice(0, 3) }, m), /3 samples/);
+    const bad = window("m2", 1);
+    bad.data[9]![0] = Number.NaN;
+    assert.throws(() => packAligned(bad, m), /not finite/);
+    assert.throws(() => packAligned({ ...w, data: [...w.data.slice(1), "x" as never] }, m), /not a list/);
   });
 
   it("scores windows of many sources in shared runs; the score matches the known error", async () => {
