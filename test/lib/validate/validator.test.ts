@@ -409,8 +409,18 @@ describe("lib/validate Validator", () => {
   });
 
   describe("never throws", () => {
+    // Seeded, so a failure can be replayed: LINEGUARD_FUZZ_SEED=<the printed seed> npm test
+    const seed = Number(process.env.LINEGUARD_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    let state = seed >>> 0;
+    function random(): number {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    }
     function rnd(n: number): number {
-      return Math.floor(Math.random() * n);
+      return Math.floor(random() * n);
     }
     function junk(depth: number): unknown {
       const pick = rnd(depth > 4 ? 9 : 14);
@@ -492,6 +502,7 @@ describe("lib/validate Validator", () => {
     ];
 
     it("5000 random inputs (JSON, deep objects, Buffers, NaN, symbols, huge arrays): zero throws, every record accounted for", () => {
+      console.log(`      fuzz seed ${seed}`);
       let throws = 0;
       const validators = configs.map((c) => new Validator({ ...c, maxSources: 20 }));
       for (let i = 0; i < 5000; i++) {
