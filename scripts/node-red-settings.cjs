@@ -3,6 +3,27 @@
 const path = require("node:path");
 
 const env = process.env;
+
+// Defaults of the environment variables the CNC reference flow (flows/cnc-line.json) uses in its
+// configuration fields (${NAME}); scripts/start.mjs sets the simulator ones from its ports. An unset
+// variable would stay as the literal "${NAME}" in the node, so every one gets a value here.
+const opcuaPort = env.LINEGUARD_OPCUA_PORT || "4840";
+const mqttPort = env.LINEGUARD_MQTT_PORT || "1883";
+const simHttpPort = env.LINEGUARD_SIM_HTTP_PORT || "8089";
+const flowDefaults = {
+  LINEGUARD_OPCUA_URL: `opc.tcp://127.0.0.1:${opcuaPort}`,
+  LINEGUARD_MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+  LINEGUARD_SIM_URL: `http://127.0.0.1:${simHttpPort}`,
+  LINEGUARD_KAFKA_BROKERS: "127.0.0.1:9092",
+  LINEGUARD_INFLUX_URL: "http://127.0.0.1:8086",
+  LINEGUARD_INFLUX_DB: "lineguard",
+  // InfluxDB credential (2.x API token, or "user:password" for 1.8; empty = no authentication).
+  LINEGUARD_INFLUX_TOKEN: "",
+};
+for (const [name, value] of Object.entries(flowDefaults)) {
+  if (env[name] === undefined || env[name] === "") env[name] = value;
+}
+
 module.exports = {
   uiHost: env.LINEGUARD_HOST || "127.0.0.1",
   uiPort: Number(env.LINEGUARD_PORT || 1880),

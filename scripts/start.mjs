@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// npm start: Node-RED with the LineGuard pack loaded, in a user dir of its own (.lineguard-user/ by
-// default). The pack is linked into <userDir>/node_modules, so Node-RED loads it like an installed
-// package. Stops cleanly on Ctrl-C / SIGTERM.
+// npm start: the CNC simulator (OPC UA, MQTT collector with an embedded broker, HTTP control) and
+// Node-RED with the LineGuard pack loaded, in a user dir of its own (.lineguard-user/ by default).
+// The pack is linked into <userDir>/node_modules, so Node-RED loads it like an installed package.
+// On first start (no flow file yet, or LINEGUARD_RESET_FLOWS=1) the CNC reference flow
+// flows/cnc-line.json becomes the flow file. Stops everything cleanly on Ctrl-C / SIGTERM.
+//
+// Environment: LINEGUARD_PORT (1880), LINEGUARD_HOST, LINEGUARD_USER_DIR, LINEGUARD_NO_SIM=1 (no
+// simulator), LINEGUARD_OPCUA_PORT (4840), LINEGUARD_MQTT_PORT (1883), LINEGUARD_SIM_HTTP_PORT (8089),
+// LINEGUARD_SIM_RATE (1 Hz), LINEGUARD_RESET_FLOWS=1; the flow's sinks: LINEGUARD_KAFKA_BROKERS,
+// LINEGUARD_INFLUX_URL, LINEGUARD_INFLUX_DB, LINEGUARD_INFLUX_TOKEN (see scripts/node-red-settings.cjs).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -27,6 +34,112 @@ if (!fs.existsSync(path.join(root, "dist", "nodes"))) {
 }
 
 fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
+
+// Dashboard 2 (a devDependency) is found next to our Node-RED; another Node-RED
+// (LINEGUARD_NODE_RED_DIR) does not see it, so it is linked into the user dir in that case.
+if (process.env.LINEGUARD_NODE_RED_DIR) {
+  const dashLink = path.join(userDir, "node_modules", "@flowfuse", "node-red-dashboard");
+  try {
+    const nrDir = path.resolve(process.env.LINEGUARD_NODE_RED_DIR);
+    let ownDash = false;
+    try {
+      require.resolve("@flowfuse/node-red-dashboard/package.json", { paths: [nrDir] });
+      ownDash = true;
+    } catch {
+      ownDash = false;
+    }
+    const dash = path.dirname(require.resolve("@flowfuse/node-red-dashboard/package.json", { paths: [root] }));
+    let present = false;
+    try {
+      fs.lstatSync(dashLink);
+      present = true;
+    } catch {
+      present = false;
+    }
+    if (!ownDash && !present) {
+      fs.mkdirSync(path.dirname(dashLink), { recursive: true });
+      fs.symlinkSync(dash, dashLink, "dir");
+    }
+  } catch {
+    log("Dashboard 2 (@flowfuse/node-red-dashboard) is not installed: the dashboard nodes will be missing");
+  }
+}
+
+// The CNC reference flow as the flow file, unless the user already has one (their edits win).
+const flowFile = path.join(userDir, process.env.LINEGUARD_FLOW_FILE || "flows.json");
+const credFile = flowFile.replace(/\.json$/, "") + "_cred.json";
+if (!fs.existsSync(flowFile) || process.env.LINEGUARD_RESET_FLOWS === "1") {
+  const flow = JSON.parse(fs.readFileSync(path.join(root, "flows", "cnc-line.json"), "utf8"));
+  fs.writeFileSync(flowFile, JSON.stringify(flow, null, 4));
+  // Credentials cannot travel in a flow file. Node-RED substitutes ${NAME} in credentials too, so
+  // the InfluxDB config node's credential is written as a reference to LINEGUARD_INFLUX_TOKEN (no
+  // secret on disk); Node-RED encrypts this file with credentialSecret on its next save.
+  const creds = {};
+  for (const n of flow) if (n.type === "influxdb-config") creds[n.id] = { token: "${LINEGUARD_INFLUX_TOKEN}" };
+  fs.writeFileSync(credFile, JSON.stringify(creds, null, 2));
+  log(`flow file: ${flowFile} (CNC reference flow)`);
+}
+
+// The CNC simulator, in its own process (dist/lib/sim/cli.js), unless LINEGUARD_NO_SIM=1.
+const simEnv = {
+  opcua: process.env.LINEGUARD_OPCUA_PORT || "4840",
+  mqtt: process.env.LINEGUARD_MQTT_PORT || "1883",
+  http: process.env.LINEGUARD_SIM_HTTP_PORT || "8089",
+};
+let sim;
+let stopping = false;
+// A signal while the simulator starts (before Node-RED runs): stop it too.
+const early = () => {
+  sim?.kill("SIGTERM");
+  process.exit(1);
+};
+process.once("SIGINT", early);
+process.once("SIGTERM", early);
+if (process.env.LINEGUARD_NO_SIM !== "1") {
+  const simArgs = [
+    path.join(root, "dist", "lib", "sim", "cli.js"),
+    "run",
+    "--host",
+    "127.0.0.1",
+    "--opcua-port",
+    simEnv.opcua,
+    "--mqtt-port",
+    simEnv.mqtt,
+    "--http-port",
+    simEnv.http,
+    "--rate",
+    process.env.LINEGUARD_SIM_RATE || "1",
+    "--pki-dir",
+    path.join(userDir, "sim-pki"),
+  ];
+  if (process.env.LINEGUARD_SIM_SEED) simArgs.push("--seed", process.env.LINEGUARD_SIM_SEED);
+  sim = spawn(process.execPath, simArgs, { stdio: ["ignore", "inherit", "pipe"] });
+  let simOut = "";
+  const ready = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 60000);
+    sim.stderr.on("data", (chunk) => {
+      process.stderr.write(chunk);
+      simOut += String(chunk);
+      if (/machines at/.test(simOut)) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    sim.once("exit", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (!ready) {
+    log("the CNC simulator did not start (see above); Node-RED starts without it");
+    if (sim.exitCode === null) sim.kill("SIGTERM");
+    sim = undefined;
+  } else {
+    sim.once("exit", (code, signal) => {
+      if (!stopping) log(`the CNC simulator stopped (${signal ?? code})`);
+    });
+  }
+}
 const link = path.join(userDir, "node_modules", "node-red-contrib-lineguard");
 let linked = false;
 try {
@@ -53,7 +166,16 @@ const child = spawn(
     "--port",
     String(port),
   ],
-  { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LINEGUARD_USER_DIR: userDir } },
+  {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: {
+      ...process.env,
+      LINEGUARD_USER_DIR: userDir,
+      LINEGUARD_OPCUA_PORT: simEnv.opcua,
+      LINEGUARD_MQTT_PORT: simEnv.mqtt,
+      LINEGUARD_SIM_HTTP_PORT: simEnv.http,
+    },
+  },
 );
 let announced = false;
 child.stdout.on("data", (chunk) => {
@@ -61,16 +183,33 @@ child.stdout.on("data", (chunk) => {
   if (!announced && /Started flows|Server now running/.test(String(chunk))) {
     announced = true;
     log(`editor:    http://${host}:${port}/`);
+    log(`dashboard: http://${host}:${port}/dashboard`);
   }
 });
 
 const stop = (sig) => {
+  if (stopping) return;
+  stopping = true;
   log(`stopping (${sig})`);
   child.kill("SIGTERM");
-  setTimeout(() => child.kill("SIGKILL"), 10000).unref();
+  if (sim && sim.exitCode === null) sim.kill("SIGTERM");
+  setTimeout(() => {
+    child.kill("SIGKILL");
+    sim?.kill("SIGKILL");
+  }, 10000).unref();
 };
+process.off("SIGINT", early);
+process.off("SIGTERM", early);
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
-child.on("exit", (code, signal) => {
+child.on("exit", async (code, signal) => {
+  stopping = true;
+  if (sim && sim.exitCode === null && sim.signalCode === null) {
+    sim.kill("SIGTERM");
+    await new Promise((resolve) => {
+      sim.once("exit", resolve);
+      setTimeout(resolve, 10000).unref();
+    });
+  }
   process.exit(code ?? (signal ? 1 : 0));
 });
