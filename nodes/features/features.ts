@@ -13,7 +13,7 @@ import { LineGuardError, errorMessage } from "../../lib/errors";
 import { FeatureEngine, featureMessage } from "../../lib/features";
 import { summariseRejections } from "../../lib/record";
 import { Send, onInput } from "../shared/input";
-import { StatusThrottle, statusError, statusOk } from "../shared/status";
+import { StatusThrottle, statusError, statusOk, coalesced } from "../shared/status";
 import { featuresConfig, featuresOptions } from "./config";
 import type { FeaturesConfig } from "./types";
 
@@ -56,14 +56,7 @@ export = function (RED: NodeAPI): void {
       else status.set(statusOk(text));
     }
     // Per-message redraws at most every 250 ms.
-    let renderTimer: NodeJS.Timeout | undefined;
-    const renderSoon = (): void => {
-      if (renderTimer || closing) return;
-      renderTimer = setTimeout(() => {
-        renderTimer = undefined;
-        render();
-      }, 250);
-    };
+    const renderSoon = coalesced(render, 250);
 
     function handle(msg: NodeMessageInFlow, send: Send): void {
       const r = featureMessage(e, msg.payload, msg.topic);
@@ -101,7 +94,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closing = true;
-      if (renderTimer) clearTimeout(renderTimer);
+      renderSoon.cancel();
       status.stop();
       e.clear();
       done();

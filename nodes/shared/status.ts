@@ -79,3 +79,26 @@ export class StatusThrottle {
     this.pending = undefined;
   }
 }
+
+/**
+ * `fn` at most once per `ms`: the first call of a burst schedules it, later calls in the window
+ * join that run. For per-message status redraws (counters), which StatusThrottle would let through
+ * at once whenever the status is red. After cancel() nothing runs any more.
+ */
+export function coalesced(fn: () => void, ms: number): { (): void; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  const soon = (): void => {
+    if (timer || cancelled) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      fn();
+    }, ms);
+  };
+  soon.cancel = (): void => {
+    cancelled = true;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  return soon;
+}

@@ -13,7 +13,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { LineGuardError, errorMessage } from "../../lib/errors";
 import { StaleEvent, Validator, staleRejections, summarise } from "../../lib/validate";
 import { Send, onInput } from "../shared/input";
-import { StatusThrottle, statusError, statusOk } from "../shared/status";
+import { StatusThrottle, statusError, statusOk, coalesced } from "../shared/status";
 import { buildValidator, validateConfig } from "./config";
 import type { ValidateConfig } from "./types";
 
@@ -50,15 +50,8 @@ export = function (RED: NodeAPI): void {
       if (lastProblem !== undefined) status.set(statusError(`${text} · ${lastProblem}`));
       else status.set(statusOk(text));
     }
-    // Per-message redraws at most every 250 ms (the throttle would let red through every time).
-    let renderTimer: NodeJS.Timeout | undefined;
-    const renderSoon = (): void => {
-      if (renderTimer || closing) return;
-      renderTimer = setTimeout(() => {
-        renderTimer = undefined;
-        render();
-      }, 250);
-    };
+    // Per-message redraws at most every 250 ms.
+    const renderSoon = coalesced(render, 250);
 
     function emitStale(events: StaleEvent[]): void {
       if (events.length === 0 || closing) return;
@@ -114,7 +107,7 @@ export = function (RED: NodeAPI): void {
     node.on("close", (_removed: boolean, done: () => void) => {
       closing = true;
       if (staleTimer) clearInterval(staleTimer);
-      if (renderTimer) clearTimeout(renderTimer);
+      renderSoon.cancel();
       status.stop();
       v.reset();
       done();

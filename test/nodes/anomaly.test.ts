@@ -6,6 +6,7 @@ import anomalyNode from "../../nodes/anomaly/anomaly";
 import { ANOMALY_DEFAULTS, anomalyConfig, anomalySettings, resolveModelDir } from "../../nodes/anomaly/config";
 import { helper, useHelper } from "../support/helper";
 import { eventually } from "../support/integration";
+import { collect, lastStatus } from "../support/node-status";
 
 function repoRoot(): string {
   let dir = __dirname;
@@ -36,17 +37,6 @@ function flow(over: Record<string, unknown> = {}): object[] {
     { id: "completer", z: "tab", type: "complete", scope: ["an"], uncaught: false, wires: [["completed"]] },
     { id: "completed", z: "tab", type: "helper" },
   ];
-}
-
-function collect(n: { on(e: "input", f: (m: any) => void): void }): any[] {
-  const got: any[] = [];
-  n.on("input", (m) => got.push(m));
-  return got;
-}
-
-function lastStatus(n: any): { fill?: string; shape?: string; text?: string } | undefined {
-  const calls = n.status.getCalls?.() ?? [];
-  return calls.length ? calls[calls.length - 1].args[0] : undefined;
 }
 
 const win = (source: string, k: number, tags = ["b", "a", "c"]) => ({

@@ -5,6 +5,7 @@ import influxConfig from "../../nodes/influxdb-config/influxdb-config";
 import influxOut from "../../nodes/influxdb-out/influxdb-out";
 import { FakeInflux, closedPortUrl } from "./fixtures/influxdb-fake-server";
 import { FlowOptions, record, sinkFlow } from "./fixtures/influxdb-flows";
+import { Status, lastStatus as lastStatusOf, statusesOf as statuses } from "../support/node-status";
 
 const nodes = [influxConfig, influxOut];
 
@@ -27,17 +28,8 @@ async function load(
   return { out: helper.getNode("out"), probe };
 }
 
-/** Every status the node showed so far. */
-function statuses(node: any): Array<{ fill?: string; shape?: string; text?: string }> {
-  return node.status
-    .getCalls()
-    .filter((c: any) => c.thisValue === node)
-    .map((c: any) => (typeof c.args[0] === "string" ? { text: c.args[0] } : c.args[0]));
-}
-
-function lastStatus(node: any): { fill?: string; shape?: string; text?: string } {
-  const s = statuses(node);
-  return s[s.length - 1] ?? {};
+function lastStatus(node: any): Status {
+  return lastStatusOf(node) ?? {};
 }
 
 const creds = { cfg: { token: "tok-SECRET-4242" } };

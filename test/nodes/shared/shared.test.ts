@@ -4,7 +4,7 @@ import type { NodeStatus } from "node-red";
 import { SharedConnection } from "../../../nodes/shared/connection";
 import { onInput } from "../../../nodes/shared/input";
 import { migrate } from "../../../nodes/shared/migrate";
-import { StatusThrottle, statusBusy, statusError, statusOk } from "../../../nodes/shared/status";
+import { StatusThrottle, coalesced, statusBusy, statusError, statusOk } from "../../../nodes/shared/status";
 import { redact } from "../../../lib/redact";
 import { backoffDelay, retryPolicy } from "../../../lib/retry";
 
@@ -46,6 +46,22 @@ describe("nodes/shared", () => {
       await new Promise((r) => setTimeout(r, 80));
       assert.equal((n.statuses.at(-1) as NodeStatus).text, "d");
       t.stop();
+    });
+  });
+
+  describe("coalesced", () => {
+    it("runs once per burst, after the window, and never after cancel", async () => {
+      let runs = 0;
+      const soon = coalesced(() => runs++, 20);
+      for (let i = 0; i < 100; i++) soon();
+      assert.equal(runs, 0);
+      await new Promise((r) => setTimeout(r, 40));
+      assert.equal(runs, 1);
+      soon();
+      soon.cancel();
+      soon();
+      await new Promise((r) => setTimeout(r, 40));
+      assert.equal(runs, 1);
     });
   });
 
