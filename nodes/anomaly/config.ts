@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CalibrationMethod } from "../../lib/inference/lstm-ae";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { AnomalyConfig } from "./types";
 
 export const ANOMALY_VERSION = 1;
@@ -23,11 +23,7 @@ export const ANOMALY_DEFAULTS: Omit<AnomalyConfig, "version"> = {
 
 export const ANOMALY_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: every missing setting takes its default.
-  0: (c) => {
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(ANOMALY_DEFAULTS)) if (out[k] === undefined || out[k] === null) out[k] = v;
-    return out;
-  },
+  0: (c) => fillDefaults(c, ANOMALY_DEFAULTS),
 };
 
 export function anomalyConfig(def: object): AnomalyConfig {

@@ -2,7 +2,7 @@
  * features: defaults, migrations and validation of the node's settings. No Node-RED import.
  */
 import { FeatureOptions, STAT_NAMES, StatName, parseRatios, parseTagList } from "../../lib/features";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { FeaturesConfig } from "./types";
 
 export const FEATURES_VERSION = 1;
@@ -32,13 +32,7 @@ export const FEATURES_DEFAULTS: Omit<FeaturesConfig, "version"> = {
 
 export const FEATURES_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: every missing setting takes its default.
-  0: (c) => {
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(FEATURES_DEFAULTS)) {
-      if (out[k] === undefined || out[k] === null) out[k] = Array.isArray(v) ? [...v] : v;
-    }
-    return out;
-  },
+  0: (c) => fillDefaults(c, FEATURES_DEFAULTS),
 };
 
 export function featuresConfig(def: object): FeaturesConfig {

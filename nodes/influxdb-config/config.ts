@@ -4,7 +4,7 @@
  */
 import type { Node } from "node-red";
 import { Reachability, InfluxClient, ResolvedConnection, normaliseVersion } from "../../lib/sinks/influx";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { SharedConnection } from "../shared/connection";
 import type { InfluxConfigCredentials, InfluxConfigProps } from "./types";
 
@@ -28,10 +28,7 @@ const STEPS: Record<number, Migration> = {
   0: (c) => {
     // `version` is the schema version here (see migrateConfig); the API version is `apiVersion`.
     const { version: apiDefault, ...defaults } = CONFIG_DEFAULTS;
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(defaults)) {
-      if (out[k] === undefined || out[k] === null) out[k] = v;
-    }
+    const out = fillDefaults(c, defaults);
     out.apiVersion = normaliseVersion(c.apiVersion) ?? apiDefault;
     return out;
   },

@@ -5,7 +5,7 @@
 import { LineGuardError } from "../../lib/errors";
 import { DEFAULT_GZIP_THRESHOLD, intSetting, isPrecision } from "../../lib/sinks/influx";
 import { MappingOptions, checkMeasurement, checkTags } from "../../lib/sinks/line-protocol";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { InfluxBacklogPolicy, InfluxOutProps } from "./types";
 
 export const OUT_VERSION = 1;
@@ -30,10 +30,7 @@ const STEPS: Record<number, Migration> = {
   // 0 -> 1: configs without version (hand-written or imported flows): fill defaults; a tags object
   // (instead of JSON text) is turned into text.
   0: (c) => {
-    const out: Record<string, unknown> = { ...OUT_DEFAULTS, ...c };
-    for (const k of Object.keys(OUT_DEFAULTS) as Array<keyof typeof OUT_DEFAULTS>) {
-      if (out[k] === undefined || out[k] === null) out[k] = OUT_DEFAULTS[k];
-    }
+    const out = fillDefaults(c, OUT_DEFAULTS);
     if (out.tags !== null && typeof out.tags === "object") out.tags = JSON.stringify(out.tags);
     return out;
   },

@@ -4,7 +4,7 @@
 import type { Kafka } from "kafkajs";
 import type { SharedProducer } from "../../lib/sinks/kafka";
 import type { StateListener } from "../shared/connection";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { KafkaBrokerConfig } from "./types";
 
 export const KAFKA_BROKER_VERSION = 1;
@@ -26,11 +26,7 @@ export const KAFKA_BROKER_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: every setting missing takes its default
   // (an empty broker list stays empty: it is reported, not guessed).
   0: (c) => {
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(KAFKA_BROKER_DEFAULTS)) {
-      if (k === "brokers") continue;
-      if (out[k] === undefined || out[k] === null || out[k] === "") out[k] = v;
-    }
+    const out = fillDefaults(c, KAFKA_BROKER_DEFAULTS, { emptyIsMissing: true, skip: ["brokers"] });
     if (out.brokers === undefined || out.brokers === null) out.brokers = "";
     return out;
   },

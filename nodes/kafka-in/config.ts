@@ -2,7 +2,7 @@
  * kafka-in: defaults, migrations and validation of the node's settings. No Node-RED import.
  */
 import { DECODE_MODES, DecodeMode, OUTPUT_MODES, OutputMode, parseTopicList, toBool } from "../../lib/sinks/kafka";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { KafkaInConfig } from "./types";
 
 export const KAFKA_IN_VERSION = 1;
@@ -17,13 +17,7 @@ export const KAFKA_IN_DEFAULTS: Omit<KafkaInConfig, "version" | "broker" | "topi
 export const KAFKA_IN_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: missing settings take their defaults; topics and
   // groupId have none (they are required and reported when missing).
-  0: (c) => {
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(KAFKA_IN_DEFAULTS)) {
-      if (out[k] === undefined || out[k] === null || out[k] === "") out[k] = v;
-    }
-    return out;
-  },
+  0: (c) => fillDefaults(c, KAFKA_IN_DEFAULTS, { emptyIsMissing: true }),
 };
 
 export function kafkaInConfig(def: object): KafkaInConfig {

@@ -16,7 +16,7 @@ import {
   toInt,
 } from "../../lib/sinks/kafka";
 import type { FullPolicy } from "../../lib/sinks/backlog";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { KafkaOutConfig } from "./types";
 
 export const KAFKA_OUT_VERSION = 1;
@@ -39,13 +39,7 @@ export const KAFKA_OUT_DEFAULTS: Omit<KafkaOutConfig, "version" | "broker"> = {
 
 export const KAFKA_OUT_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: every missing setting takes its default.
-  0: (c) => {
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(KAFKA_OUT_DEFAULTS)) {
-      if (out[k] === undefined || out[k] === null) out[k] = v;
-    }
-    return out;
-  },
+  0: (c) => fillDefaults(c, KAFKA_OUT_DEFAULTS),
 };
 
 export function kafkaOutConfig(def: object): KafkaOutConfig {

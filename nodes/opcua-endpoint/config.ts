@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { OpcuaConnection } from "../../lib/opcua/connection";
 import { EndpointSettings, checkEndpoint, resolvePkiFolder } from "../../lib/opcua/endpoint";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { OpcuaEndpointConfig, OpcuaEndpointCredentials } from "./types";
 
 export const OPCUA_ENDPOINT_VERSION = 1;
@@ -30,10 +30,7 @@ export const OPCUA_ENDPOINT_MIGRATIONS: Record<number, Migration> = {
       out.endpointUrl = out.url;
       delete out.url;
     }
-    for (const [k, v] of Object.entries(OPCUA_ENDPOINT_DEFAULTS)) {
-      if (out[k] === undefined || out[k] === null || out[k] === "") out[k] = v;
-    }
-    return out;
+    return fillDefaults(out, OPCUA_ENDPOINT_DEFAULTS, { emptyIsMissing: true });
   },
 };
 

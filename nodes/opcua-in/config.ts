@@ -3,7 +3,7 @@
  */
 import type { DeadbandMode } from "../../lib/opcua/connection";
 import { parseNodeId, parseNodeIdList } from "../../lib/opcua/browse";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { OpcuaInConfig, OpcuaOutputMode, OpcuaSourceRule } from "./types";
 
 export const OPCUA_IN_VERSION = 1;
@@ -39,10 +39,7 @@ export const OPCUA_IN_MIGRATIONS: Record<number, Migration> = {
       out.source = out.topic;
       delete out.topic;
     }
-    for (const [k, v] of Object.entries(OPCUA_IN_DEFAULTS)) {
-      if (out[k] === undefined || out[k] === null || (out[k] === "" && v !== "")) out[k] = v;
-    }
-    return out;
+    return fillDefaults(out, OPCUA_IN_DEFAULTS, { emptyIsMissing: true });
   },
 };
 

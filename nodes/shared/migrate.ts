@@ -20,3 +20,24 @@ export function migrate<T>(cfg: object, current: number, steps: Record<number, M
   }
   return c as T;
 }
+
+/**
+ * The usual first migration step (0 -> 1, configs saved before versioning): a copy of `cfg` where
+ * every setting of `defaults` that is missing (undefined or null, and "" too with emptyIsMissing)
+ * takes its default; array defaults are copied. Keys in `skip` are left as they are.
+ */
+export function fillDefaults(
+  cfg: Record<string, unknown>,
+  defaults: object,
+  opts: { emptyIsMissing?: boolean; skip?: readonly string[] } = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...cfg };
+  for (const [k, v] of Object.entries(defaults)) {
+    if (opts.skip?.includes(k)) continue;
+    const cur = out[k];
+    if (cur === undefined || cur === null || (opts.emptyIsMissing === true && cur === "")) {
+      out[k] = Array.isArray(v) ? [...(v as unknown[])] : v;
+    }
+  }
+  return out;
+}

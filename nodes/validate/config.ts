@@ -2,7 +2,7 @@
  * validate: defaults, migrations and validation of the node's settings. No Node-RED import.
  */
 import { Validator, ValidatorOptions } from "../../lib/validate";
-import { Migration, migrate } from "../shared/migrate";
+import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { ValidateConfig } from "./types";
 
 export const VALIDATE_VERSION = 1;
@@ -22,13 +22,7 @@ export const VALIDATE_DEFAULTS: Omit<ValidateConfig, "version"> = {
 
 export const VALIDATE_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: every missing setting takes its default.
-  0: (c) => {
-    const out: Record<string, unknown> = { ...c };
-    for (const [k, v] of Object.entries(VALIDATE_DEFAULTS)) {
-      if (out[k] === undefined || out[k] === null) out[k] = v;
-    }
-    return out;
-  },
+  0: (c) => fillDefaults(c, VALIDATE_DEFAULTS),
 };
 
 export function validateConfig(def: object): ValidateConfig {

@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import type { NodeStatus } from "node-red";
 import { SharedConnection } from "../../../nodes/shared/connection";
 import { onInput } from "../../../nodes/shared/input";
-import { migrate } from "../../../nodes/shared/migrate";
+import { fillDefaults, migrate } from "../../../nodes/shared/migrate";
 import { StatusThrottle, coalesced, statusBusy, statusError, statusOk } from "../../../nodes/shared/status";
 import { redact } from "../../../lib/redact";
 import { backoffDelay, retryPolicy } from "../../../lib/retry";
@@ -151,6 +151,16 @@ describe("nodes/shared", () => {
       assert.deepEqual(migrate({ version: 1, batchSize: 7 }, 2, steps), { version: 2, batchSize: 7, lingerMs: 20 });
       assert.deepEqual(migrate({ version: 3 }, 2, steps), { version: 3 });
       assert.deepEqual(migrate({ version: "junk" }, 1, {}), { version: 1 });
+    });
+  });
+
+  describe("fillDefaults", () => {
+    it("fills missing settings, copies array defaults, keeps given and skipped ones", () => {
+      const defaults = { a: 1, b: "x", list: ["p", "q"], keep: "d" };
+      const out = fillDefaults({ a: null, b: "", extra: true }, defaults, { skip: ["keep"] });
+      assert.deepEqual(out, { a: 1, b: "", extra: true, list: ["p", "q"] });
+      assert.notEqual(out.list, defaults.list);
+      assert.deepEqual(fillDefaults({ b: "" }, defaults, { emptyIsMissing: true }).b, "x");
     });
   });
 
