@@ -1,8 +1,13 @@
 /**
- * lineguard-sim: the CNC simulator's command line.
+ * lineguard-sim: the simulators' command line.
+ * CNC line:
  *   lineguard-sim generate --machines 3 --hours 12 --rate 1 --seed 42 --failures cnc-01:bearing-wear@2h+30m --out data.csv
  *   lineguard-sim run [--opcua-port 4840] [--mqtt-url mqtt://...] [--http-port 8089] [--machines 3] [--rate 1] [--labels]
  *   lineguard-sim inject cnc-01 bearing-wear [--ramp 600]     (and clear, maintenance, state, rate: via the HTTP API)
+ * Glass line (the same commands after "glass"):
+ *   lineguard-sim glass generate --lines 3 --hours 24 --rate 1 --seed 42 --out glass.csv
+ *   lineguard-sim glass run [--modbus-port 5020] [--opcua-port 4841] [--http-port 8090] [--camera-port 8091]
+ *   lineguard-sim glass inject glass-01 burner-failure [--ramp 600] [--zone 2] | camera-inject crack [--count 2] | ...
  * See docs/simulator.md.
  */
 import fs from "node:fs";
@@ -11,6 +16,9 @@ import { generateCsv, parseDuration, parseFailureSchedule } from "./cnc/generate
 import type { CncSimulator } from "./cnc/simulator";
 import { DEFAULT_HTTP_PORT } from "./cnc/http-control";
 import type { TimestampFormat } from "./cnc/mqtt-collector";
+import { generateGlassCsv, parseGlassFailureSchedule } from "./glass/generate";
+import { DEFAULT_GLASS_HTTP_PORT } from "./glass/http-control";
+import type { GlassSimulator } from "./glass/simulator";
 
 export interface CliIo {
   /** May return a Promise to apply back-pressure. */
@@ -20,6 +28,8 @@ export interface CliIo {
   stopSignal?: Promise<void>;
   /** Called once `run` is up, with the simulator (tests). */
   onStarted?: (sim: CncSimulator) => void;
+  /** Called once `glass run` is up, with the simulator (tests). */
+  onGlassStarted?: (sim: GlassSimulator) => void;
 }
 
 export const USAGE = `Usage: lineguard-sim <command> [options]
@@ -44,9 +54,37 @@ Commands:
   rate <hz>
   start | stop                                  resume / pause the data
                control commands use --url http://127.0.0.1:${DEFAULT_HTTP_PORT} (or env LINEGUARD_SIM_URL)
+  glass <command>                               the float-glass line (Modbus TCP + OPC UA + camera), below
+
+Glass line: lineguard-sim glass <command> [options]
+  generate     --lines 1 --hours 12 --rate 1 --seed 42 --start 2025-01-06T06:00:00Z
+               --failures glass-01:burner-failure/2@2h+30m,glass-01:thickness-drift@5h  (line:type[/zone]@at[+ramp])
+               --random-failure-rate 0 (per line-hour)  --no-labels  --out glass.csv (default stdout)
+  run          --lines 1 --rate 1 --seed <random> --labels --random-failure-rate 0
+               --modbus-port 5020 | --no-modbus   (unit ids 1 furnace PLC, 2 forming/lehr PLC; line k: 1+2k, 2+2k)
+               --opcua-port 4841 | --no-opcua   --pki-dir <dir>   --user <name> (password: --password or
+               env LINEGUARD_SIM_PASSWORD)   --no-anonymous
+               --camera-port 8091 | --no-camera   --camera-fps 2   --defect-rate 0.3   --camera-line glass-01
+               --camera-user <name> (password: env LINEGUARD_SIM_CAMERA_PASSWORD)
+               --http-port 8090 | --no-http   --host 127.0.0.1
+  inject <line> <type> [--ramp 600] [--zone N]  failure types: furnace-zone-drift, burner-failure,
+                                          tin-bath-contamination, lehr-cooling-fault, thickness-drift
+  clear <line> | maintenance <line> [--seconds 900] | ack <line> | state [line] | rate <hz> | start | stop
+  camera-inject <class> [--count 1]             classes: bubble, stone, scratch, crack, tin_drip
+               control commands use --url http://127.0.0.1:${DEFAULT_GLASS_HTTP_PORT} (or env LINEGUARD_GLASS_SIM_URL)
 `;
 
-const FLAGS = new Set(["labels", "no-labels", "no-opcua", "no-mqtt", "no-http", "no-anonymous", "help"]);
+const FLAGS = new Set([
+  "labels",
+  "no-labels",
+  "no-opcua",
+  "no-mqtt",
+  "no-http",
+  "no-anonymous",
+  "no-modbus",
+  "no-camera",
+  "help",
+]);
 
 export function parseArgs(argv: string[]): { positional: string[]; opts: Map<string, string> } {
   const positional: string[] = [];
@@ -85,13 +123,21 @@ function int(opts: Map<string, string>, key: string, def?: number): number | und
   return n;
 }
 
-async function generate(opts: Map<string, string>, io: CliIo): Promise<number> {
+function startOpt(opts: Map<string, string>): number | undefined {
   const start = opts.get("start");
   const startTs = start === undefined ? undefined : Date.parse(start);
   if (startTs !== undefined && !Number.isFinite(startTs)) throw new Error(`--start is not a time: "${start}"`);
-  const out = opts.get("out");
+  return startTs;
+}
+
+function hoursOpt(opts: Map<string, string>): number {
   const hoursText = opts.get("hours") ?? "1";
-  const hours = /[smh]$/.test(hoursText) ? parseDuration(hoursText) / 3600 : Number(hoursText);
+  return /[smh]$/.test(hoursText) ? parseDuration(hoursText) / 3600 : Number(hoursText);
+}
+
+async function generate(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const startTs = startOpt(opts);
+  const hours = hoursOpt(opts);
   const options = {
     machines: int(opts, "machines", 3),
     hours,
@@ -104,15 +150,40 @@ async function generate(opts: Map<string, string>, io: CliIo): Promise<number> {
     maintenanceSeconds: num(opts, "maintenance-seconds"),
     autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
   };
+  return writeCsv(opts.get("out"), io, (write) => generateCsv(options, write));
+}
+
+async function generateGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const options = {
+    lines: int(opts, "lines", 1),
+    hours: hoursOpt(opts),
+    rate: num(opts, "rate", 1)!,
+    seed: int(opts, "seed", 42),
+    startTs: startOpt(opts),
+    labels: opts.get("no-labels") !== "true",
+    failures: parseGlassFailureSchedule(opts.get("failures") ?? ""),
+    randomFailureRate: num(opts, "random-failure-rate", 0),
+    maintenanceSeconds: num(opts, "maintenance-seconds"),
+    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
+  };
+  return writeCsv(opts.get("out"), io, (write) => generateGlassCsv(options, write));
+}
+
+/** Run a CSV generator to stdout or to a file (written under a temporary name, renamed when complete). */
+async function writeCsv(
+  out: string | undefined,
+  io: CliIo,
+  gen: (write: (chunk: string) => void | Promise<void>) => Promise<number>,
+): Promise<number> {
   if (!out || out === "-") {
-    const rows = await generateCsv(options, (chunk) => io.out(chunk));
+    const rows = await gen((chunk) => io.out(chunk));
     io.err(`${rows} rows\n`);
     return 0;
   }
   const tmp = `${out}.part-${process.pid}`;
   const fd = fs.openSync(tmp, "w");
   try {
-    const rows = await generateCsv(options, (chunk) => {
+    const rows = await gen((chunk) => {
       fs.writeSync(fd, chunk);
     });
     fs.closeSync(fd);
@@ -188,6 +259,159 @@ async function run(opts: Map<string, string>, io: CliIo): Promise<number> {
   return 0;
 }
 
+async function runGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const host = opts.get("host") ?? "127.0.0.1";
+  const username = opts.get("user");
+  const password = opts.get("password") ?? process.env.LINEGUARD_SIM_PASSWORD;
+  if (username && !password) throw new Error("--user needs a password (--password or env LINEGUARD_SIM_PASSWORD)");
+  const cameraUser = opts.get("camera-user");
+  const cameraPassword = process.env.LINEGUARD_SIM_CAMERA_PASSWORD;
+  if (cameraUser && !cameraPassword) throw new Error("--camera-user needs env LINEGUARD_SIM_CAMERA_PASSWORD");
+  // Loaded here: node-opcua and sharp are heavy and `generate` does not need them.
+  const { GlassSimulator } = await import("./glass/simulator");
+  const sim = new GlassSimulator({
+    lines: int(opts, "lines", 1),
+    rate: num(opts, "rate", 1),
+    seed: int(opts, "seed", Math.floor(Math.random() * 2 ** 31)),
+    labels: opts.get("labels") === "true",
+    randomFailureRate: num(opts, "random-failure-rate", 0),
+    maintenanceSeconds: num(opts, "maintenance-seconds"),
+    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
+    modbus: opts.get("no-modbus") === "true" ? false : { port: int(opts, "modbus-port"), host },
+    opcua:
+      opts.get("no-opcua") === "true"
+        ? false
+        : {
+            port: int(opts, "opcua-port"),
+            host,
+            pkiDir: opts.get("pki-dir"),
+            allowAnonymous: opts.get("no-anonymous") !== "true",
+            user: username ? { username, password: password! } : undefined,
+          },
+    camera:
+      opts.get("no-camera") === "true"
+        ? false
+        : {
+            port: int(opts, "camera-port"),
+            host,
+            fps: num(opts, "camera-fps"),
+            defectRate: num(opts, "defect-rate"),
+            line: opts.get("camera-line"),
+            user: cameraUser,
+            password: cameraUser ? cameraPassword : undefined,
+          },
+    http: opts.get("no-http") === "true" ? false : { port: int(opts, "http-port"), host },
+  });
+  await sim.start();
+  const st = sim.status();
+  io.err(
+    `lineguard-sim glass: ${st.lines.length} line(s) at ${st.rate} Hz\n` +
+      Object.entries(st.endpoints)
+        .map(([k, v]) => `  ${k}: ${v}\n`)
+        .join(""),
+  );
+  io.onGlassStarted?.(sim);
+  await (io.stopSignal ??
+    new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    }));
+  await sim.stop();
+  io.err("lineguard-sim glass: stopped\n");
+  return 0;
+}
+
+/** The glass control commands, over the glass simulator's HTTP API. */
+function glassRequest(
+  cmd: string,
+  positional: string[],
+  opts: Map<string, string>,
+): { method: string; path: string; body?: unknown } {
+  const need = (i: number, what: string) => {
+    const v = positional[i];
+    if (!v) throw new Error(`${cmd} needs ${what}`);
+    return encodeURIComponent(v);
+  };
+  switch (cmd) {
+    case "inject": {
+      const path = `/lines/${need(0, "a line id")}/failure`;
+      need(1, "a failure type");
+      return {
+        method: "POST",
+        path,
+        body: { type: positional[1], rampSeconds: num(opts, "ramp", 600), zone: int(opts, "zone") },
+      };
+    }
+    case "clear":
+      return { method: "DELETE", path: `/lines/${need(0, "a line id")}/failure` };
+    case "maintenance":
+      return {
+        method: "POST",
+        path: `/lines/${need(0, "a line id")}/maintenance`,
+        body: { seconds: num(opts, "seconds") },
+      };
+    case "ack":
+      return { method: "POST", path: `/lines/${need(0, "a line id")}/alarms/ack` };
+    case "state":
+      return { method: "GET", path: positional[0] ? `/lines/${encodeURIComponent(positional[0])}` : "/status" };
+    case "rate":
+      return { method: "PUT", path: "/rate", body: { rate: Number(need(0, "a rate in Hz")) } };
+    case "camera-inject":
+      need(0, "a defect class");
+      return { method: "POST", path: "/camera/inject", body: { cls: positional[0], count: int(opts, "count", 1) } };
+    default:
+      return { method: "POST", path: `/${cmd}` };
+  }
+}
+
+async function glass(positional: string[], opts: Map<string, string>, io: CliIo): Promise<number> {
+  const cmd = positional.shift();
+  switch (cmd) {
+    case "generate":
+      return await generateGlass(opts, io);
+    case "run":
+      return await runGlass(opts, io);
+    case "inject":
+    case "clear":
+    case "maintenance":
+    case "ack":
+    case "state":
+    case "rate":
+    case "start":
+    case "stop":
+    case "camera-inject": {
+      const base =
+        opts.get("url") ?? process.env.LINEGUARD_GLASS_SIM_URL ?? `http://127.0.0.1:${DEFAULT_GLASS_HTTP_PORT}`;
+      return await send(base, glassRequest(cmd, positional, opts), io);
+    }
+    default:
+      io.err(`unknown glass command "${cmd ?? ""}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function send(
+  baseUrl: string,
+  req: { method: string; path: string; body?: unknown },
+  io: CliIo,
+): Promise<number> {
+  const base = baseUrl.replace(/\/+$/, "");
+  const { method, path, body } = req;
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? undefined : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    io.err(`${res.status}: ${text}\n`);
+    return 1;
+  }
+  await io.out(text + "\n");
+  return 0;
+}
+
 async function control(cmd: string, positional: string[], opts: Map<string, string>, io: CliIo): Promise<number> {
   const base = (opts.get("url") ?? process.env.LINEGUARD_SIM_URL ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`).replace(
     /\/+$/,
@@ -227,19 +451,7 @@ async function control(cmd: string, positional: string[], opts: Map<string, stri
     default:
       path = `/${cmd}`;
   }
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? undefined : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) {
-    io.err(`${res.status}: ${text}\n`);
-    return 1;
-  }
-  await io.out(text + "\n");
-  return 0;
+  return send(base, { method, path, body }, io);
 }
 
 /** Run the CLI; returns the exit code. */
@@ -256,6 +468,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await generate(opts, io);
       case "run":
         return await run(opts, io);
+      case "glass":
+        return await glass(positional, opts, io);
       case "inject":
       case "clear":
       case "maintenance":

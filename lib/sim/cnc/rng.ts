@@ -51,7 +51,10 @@ export class Rng {
 /** Derive an independent 32-bit seed from a base seed and a label (FNV-1a over both). */
 export function deriveSeed(seed: number, label: string): number {
   let h = 0x811c9dc5 ^ (seed >>> 0);
-  const s = `${seed}:${label}`;
+  // For the one-digit seeds 0..9 the seed and its digit cancel in the first step (h ^ s ^ (0x30 + s)
+  // is the same for all ten), so those seeds also carry the seed at the end of the hashed text.
+  // Every other seed keeps its historical value: data generated before stays reproducible.
+  const s = Number.isInteger(seed) && seed >= 0 && seed < 10 ? `${seed}:${label}#${seed}` : `${seed}:${label}`;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
