@@ -3,7 +3,9 @@
  * it runs on, so it runs here and never on Node-RED's event loop.
  */
 import { parentPort } from "node:worker_threads";
-import type { FromWorker, IoMeta, ModelInfo, ToWorker, WireTensor } from "./protocol";
+import type { FromWorker, IoMeta, LetterboxPrep, ModelInfo, ToWorker, WireTensor } from "./protocol";
+import { letterboxTensor } from "./yolo/letterbox";
+import { readOnnxMetadata } from "./yolo/metadata";
 
 // Loaded here only: a failing native module must take down only the nodes that infer.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,14 +39,28 @@ async function load(modelPath: string, threads: number): Promise<void> {
   const info: ModelInfo = {
     inputs: describeIo(session.inputNames, s.inputMetadata),
     outputs: describeIo(session.outputNames, s.outputMetadata),
-    metadata: {},
+    metadata: readOnnxMetadata(modelPath),
   };
   post({ kind: "loaded", info });
 }
 
-async function run(id: number, feeds: Record<string, WireTensor>, outputs?: string[]): Promise<void> {
+/** Replace the pixel feed named by `prep` with its letterboxed float32 tensor. */
+function prepare(feeds: Record<string, WireTensor>, prep: LetterboxPrep): void {
+  const px = feeds[prep.input];
+  if (!px || !(px.data instanceof Uint8Array)) throw new Error(`feed "${prep.input}" must hold uint8 pixels`);
+  const data = letterboxTensor(px.data, prep.channels, prep.lb);
+  feeds[prep.input] = { type: "float32", data, dims: [1, 3, prep.lb.height, prep.lb.width] };
+}
+
+async function run(
+  id: number,
+  feeds: Record<string, WireTensor>,
+  outputs?: string[],
+  prep?: LetterboxPrep,
+): Promise<void> {
   if (!session) throw new Error("no model loaded");
   const t0 = performance.now();
+  if (prep) prepare(feeds, prep);
   const ortFeeds: Record<string, import("onnxruntime-node").Tensor> = {};
   for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
   const res = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
@@ -64,7 +80,7 @@ parentPort!.on("message", (msg: ToWorker) => {
       post({ kind: "load-error", message: err instanceof Error ? err.message : String(err) }),
     );
   } else if (msg.kind === "run") {
-    run(msg.id, msg.feeds, msg.outputs).catch((err: unknown) =>
+    run(msg.id, msg.feeds, msg.outputs, msg.prep).catch((err: unknown) =>
       post({ kind: "run-error", id: msg.id, message: err instanceof Error ? err.message : String(err) }),
     );
   } else if (msg.kind === "close") {

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { LineGuardError } from "../errors";
-import type { FromWorker, ModelInfo, ToWorker, WireTensor } from "./protocol";
+import type { FromWorker, LetterboxPrep, ModelInfo, ToWorker, WireTensor } from "./protocol";
 
 export interface WorkerSessionOptions {
   /** Threads onnxruntime may use inside the worker (default 1: Node-RED shares the machine). */
@@ -95,12 +95,14 @@ export class WorkerSession {
 
   /**
    * Run the model. The typed arrays of `feeds` are transferred (do not use them afterwards) unless
-   * `keepInputs` is set, in which case they are copied to the worker and stay usable here.
+   * `keepInputs` is set, in which case they are copied to the worker and stay usable here. `prep`:
+   * preprocessing done in the worker before the run (see LetterboxPrep).
    */
   async run(
     feeds: Record<string, WireTensor>,
     outputs?: string[],
     keepInputs = false,
+    prep?: LetterboxPrep,
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }> {
     await this.load();
     const w = this.worker;
@@ -112,7 +114,7 @@ export class WorkerSession {
     }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const msg: ToWorker = { kind: "run", id, feeds, ...(outputs ? { outputs } : {}) };
+      const msg: ToWorker = { kind: "run", id, feeds, ...(outputs ? { outputs } : {}), ...(prep ? { prep } : {}) };
       w.postMessage(msg, transfer);
     });
   }
