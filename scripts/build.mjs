@@ -69,7 +69,7 @@ function editorScript(type) {
     .filter((l) => !/^\s*export\s*\{\s*\};?\s*$/.test(l) && !/^\s*import\s/.test(l))
     .join("\n")
     .replace(/^\s*\/\/# sourceMappingURL=.*$/m, "");
-  if (/\bexport\b|\brequire\(/.test(code)) {
+  if (/^\s*export\b/m.test(code) || /(^|[^.\w$])require\(/.test(code)) {
     throw new Error(`${type}/editor.ts: the editor script must not import or export values (type imports only)`);
   }
   return code.trim();
