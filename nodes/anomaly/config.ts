@@ -6,6 +6,7 @@ import path from "node:path";
 import type { CalibrationMethod } from "../../lib/inference/lstm-ae";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { AnomalyConfig } from "./types";
+import { numberSetting } from "../shared/settings";
 
 export const ANOMALY_VERSION = 1;
 
@@ -38,22 +39,12 @@ export interface AnomalySettings {
   calibration: { windows: number; method: CalibrationMethod } | undefined;
 }
 
-function num(v: unknown, name: string, min: number, max: number, integer: boolean): number {
-  const n = typeof v === "string" ? Number(v.trim()) : v;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new Error(
-      `${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got "${String(v)}"`,
-    );
-  }
-  return n;
-}
-
 /** Check a (migrated) config; throws an Error saying what is wrong. */
 export function anomalySettings(cfg: AnomalyConfig): AnomalySettings {
   if (typeof cfg.modelDir !== "string" || cfg.modelDir.trim() === "") throw new Error("a model folder is required");
   const thr = String(cfg.threshold ?? "").trim();
   const method = cfg.calibrationMethod === "mean-std" ? "mean-std" : "percentile";
-  const param = num(
+  const param = numberSetting(
     cfg.calibrationParam,
     method === "percentile" ? "percentile" : "k",
     0,
@@ -62,12 +53,12 @@ export function anomalySettings(cfg: AnomalyConfig): AnomalySettings {
   );
   return {
     modelDir: cfg.modelDir.trim(),
-    threshold: thr === "" ? undefined : num(thr, "threshold", 0, Number.MAX_VALUE, false),
-    maxBatch: num(cfg.maxBatch, "max batch", 1, 4096, true),
-    maxWaitMs: num(cfg.maxWaitMs, "max wait", 0, 10_000, true),
+    threshold: thr === "" ? undefined : numberSetting(thr, "threshold", 0, Number.MAX_VALUE, false),
+    maxBatch: numberSetting(cfg.maxBatch, "max batch", 1, 4096, true),
+    maxWaitMs: numberSetting(cfg.maxWaitMs, "max wait", 0, 10_000, true),
     calibration: cfg.calibrate
       ? {
-          windows: num(cfg.calibrationWindows, "calibration windows", 2, 1_000_000, true),
+          windows: numberSetting(cfg.calibrationWindows, "calibration windows", 2, 1_000_000, true),
           method: method === "percentile" ? { kind: "percentile", p: param } : { kind: "mean-std", k: param },
         }
       : undefined,

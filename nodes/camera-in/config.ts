@@ -3,6 +3,7 @@
  */
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { CameraAfterRead, CameraInConfig, CameraMode } from "./types";
+import { numberSetting } from "../shared/settings";
 
 export const CAMERA_IN_VERSION = 1;
 
@@ -45,16 +46,6 @@ export interface CameraInSettings {
   maxFrameBytes: number;
 }
 
-function num(v: unknown, name: string, min: number, max: number, integer: boolean): number {
-  const n = typeof v === "string" ? Number(v.trim()) : v;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new Error(
-      `${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got "${String(v)}"`,
-    );
-  }
-  return n;
-}
-
 /** Check a (migrated) config; throws an Error saying what is wrong. */
 export function cameraInSettings(cfg: CameraInConfig, nodeName = ""): CameraInSettings {
   const mode = cfg.mode;
@@ -82,13 +73,13 @@ export function cameraInSettings(cfg: CameraInConfig, nodeName = ""): CameraInSe
   return {
     mode,
     url,
-    intervalMs: num(cfg.interval, "interval", 0, 86_400_000, true),
-    timeoutMs: num(cfg.timeout, "timeout", 100, 600_000, true),
+    intervalMs: numberSetting(cfg.interval, "interval", 0, 86_400_000, true),
+    timeoutMs: numberSetting(cfg.timeout, "timeout", 100, 600_000, true),
     folder,
     afterRead,
     moveTo,
     source,
-    maxInFlight: num(cfg.maxInFlight, "frames in flight", 1, 16, true),
-    maxFrameBytes: Math.round(num(cfg.maxFrameMB, "max frame size", 0.01, 512, false) * 1024 * 1024),
+    maxInFlight: numberSetting(cfg.maxInFlight, "frames in flight", 1, 16, true),
+    maxFrameBytes: Math.round(numberSetting(cfg.maxFrameMB, "max frame size", 0.01, 512, false) * 1024 * 1024),
   };
 }

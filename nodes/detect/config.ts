@@ -6,6 +6,7 @@ import path from "node:path";
 import { packageRoot } from "../anomaly/config";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { DetectConfig } from "./types";
+import { numberSetting } from "../shared/settings";
 
 export const DETECT_VERSION = 1;
 
@@ -48,16 +49,6 @@ export interface DetectSettings {
   queue: number;
 }
 
-function num(v: unknown, name: string, min: number, max: number, integer: boolean): number {
-  const n = typeof v === "string" ? Number(v.trim()) : v;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new Error(
-      `${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got "${String(v)}"`,
-    );
-  }
-  return n;
-}
-
 /** Check a (migrated) config; throws an Error saying what is wrong. */
 export function detectSettings(cfg: DetectConfig): DetectSettings {
   if (typeof cfg.model !== "string" || cfg.model.trim() === "") throw new Error("a model is required");
@@ -67,14 +58,14 @@ export function detectSettings(cfg: DetectConfig): DetectSettings {
     .filter((s) => s !== "");
   return {
     model: cfg.model.trim(),
-    conf: num(cfg.conf, "confidence", 0, 1, false),
-    iou: num(cfg.iou, "IoU", 0, 1, false),
-    maxDetections: num(cfg.maxDetections, "max detections", 1, 10_000, true),
+    conf: numberSetting(cfg.conf, "confidence", 0, 1, false),
+    iou: numberSetting(cfg.iou, "IoU", 0, 1, false),
+    maxDetections: numberSetting(cfg.maxDetections, "max detections", 1, 10_000, true),
     classNames: names.length > 0 ? names : undefined,
     annotate: cfg.annotate === true,
     keepFrame: cfg.keepFrame !== false,
-    threads: num(cfg.threads, "threads", 1, 64, true),
-    queue: num(cfg.queue, "queue", 0, 100, true),
+    threads: numberSetting(cfg.threads, "threads", 1, 64, true),
+    queue: numberSetting(cfg.queue, "queue", 0, 100, true),
   };
 }
 

@@ -4,6 +4,7 @@
 import { FeatureOptions, STAT_NAMES, StatName, parseRatios, parseTagList } from "../../lib/features";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { FeaturesConfig } from "./types";
+import { intSetting } from "../shared/settings";
 
 export const FEATURES_VERSION = 1;
 
@@ -44,14 +45,6 @@ function oneOf<T extends string>(v: unknown, list: readonly T[], name: string): 
   throw new Error(`${name} must be one of ${list.join(", ")}, got "${String(v)}"`);
 }
 
-function toInt(v: unknown, name: string, min: number, max: number): number {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${String(v)}"`);
-  }
-  return n;
-}
-
 function toBool(v: unknown): boolean {
   return v === true || v === "true";
 }
@@ -60,17 +53,17 @@ function toBool(v: unknown): boolean {
 export function featuresOptions(cfg: FeaturesConfig): FeatureOptions {
   const windowType = oneOf(cfg.windowType, ["count", "time"] as const, "window type");
   const mode = oneOf(cfg.mode, ["sliding", "tumbling"] as const, "window mode");
-  const maxSamples = toInt(cfg.maxSamples, "max samples", 1, 1_000_000);
+  const maxSamples = intSetting(cfg.maxSamples, "max samples", 1, 1_000_000);
   const size =
     windowType === "count"
-      ? toInt(cfg.size, "window size", 1, maxSamples)
-      : toInt(cfg.size, "window size (ms)", 1, 7 * 24 * 3600 * 1000);
+      ? intSetting(cfg.size, "window size", 1, maxSamples)
+      : intSetting(cfg.size, "window size (ms)", 1, 7 * 24 * 3600 * 1000);
   const hop =
     mode === "tumbling"
       ? size
       : windowType === "count"
-        ? toInt(cfg.hop, "hop", 1, 1_000_000)
-        : toInt(cfg.hop, "hop (ms)", 0, 7 * 24 * 3600 * 1000);
+        ? intSetting(cfg.hop, "hop", 1, 1_000_000)
+        : intSetting(cfg.hop, "hop (ms)", 0, 7 * 24 * 3600 * 1000);
   const tagsMode = oneOf(cfg.tagsMode, ["list", "all"] as const, "tags");
   const tags = parseTagList(cfg.tags);
   if (tagsMode === "list" && tags.length === 0) throw new Error("the tag list is empty");
@@ -91,11 +84,11 @@ export function featuresOptions(cfg: FeaturesConfig): FeatureOptions {
     ratios,
     policy: oneOf(cfg.policy, ["skip", "hold", "insufficient"] as const, "quality policy"),
     uncertainIsBad: toBool(cfg.uncertainIsBad),
-    minSamples: toInt(cfg.minSamples, "min samples", 1, maxSamples),
-    gapMs: toInt(cfg.gapMs, "gap (ms)", 0, 7 * 24 * 3600 * 1000),
+    minSamples: intSetting(cfg.minSamples, "min samples", 1, maxSamples),
+    gapMs: intSetting(cfg.gapMs, "gap (ms)", 0, 7 * 24 * 3600 * 1000),
     gapReset: toBool(cfg.gapReset),
     emit: oneOf(cfg.emit, ["window", "every"] as const, "output"),
-    maxKeys: toInt(cfg.maxKeys, "max sources", 1, 1_000_000),
+    maxKeys: intSetting(cfg.maxKeys, "max sources", 1, 1_000_000),
     maxSamples,
     maxTags: 256,
   };
@@ -104,7 +97,7 @@ export function featuresOptions(cfg: FeaturesConfig): FeatureOptions {
     const tensorTags = parseTagList(cfg.tensorTags);
     const t = tensorTags.length > 0 ? tensorTags : tags;
     if (t.length === 0) throw new Error("the window tensor needs its tags (tensor tags or the tag list)");
-    opts.tensor = { size: toInt(cfg.tensorSize, "tensor length T", 1, 100_000), tags: t };
+    opts.tensor = { size: intSetting(cfg.tensorSize, "tensor length T", 1, 100_000), tags: t };
   }
   return opts;
 }

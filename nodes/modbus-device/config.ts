@@ -6,6 +6,7 @@ import { clientOptions } from "../../lib/modbus/client";
 import type { StateListener } from "../shared/connection";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { ModbusDeviceConfig } from "./types";
+import { intSetting } from "../shared/settings";
 
 export const MODBUS_DEVICE_VERSION = 1;
 
@@ -44,29 +45,22 @@ export function modbusDeviceConfig(def: object): ModbusDeviceConfig {
   return migrate<ModbusDeviceConfig>(def, MODBUS_DEVICE_VERSION, MODBUS_DEVICE_MIGRATIONS);
 }
 
-function int(v: unknown, name: string): number {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n))
-    throw new Error(`${name} must be an integer, got "${String(v).slice(0, 40)}"`);
-  return n;
-}
-
 /** Check a (migrated) config; returns the client options or throws an Error saying what is wrong. */
 export function modbusDeviceSettings(cfg: ModbusDeviceConfig): ModbusClientOptions {
   const o: ModbusClientOptions = {
     protocol: cfg.protocol,
     host: String(cfg.host ?? ""),
-    port: int(cfg.port, "port"),
+    port: intSetting(cfg.port, "port"),
     serialPath: String(cfg.serialPath ?? ""),
-    baudRate: int(cfg.baudRate, "baud rate"),
+    baudRate: intSetting(cfg.baudRate, "baud rate"),
     parity: cfg.parity,
-    dataBits: int(cfg.dataBits, "data bits") as 7 | 8,
-    stopBits: int(cfg.stopBits, "stop bits") as 1 | 2,
-    unitId: int(cfg.unitId, "unit id"),
-    timeoutMs: int(cfg.timeout, "timeout"),
-    reconnectMinMs: int(cfg.reconnectMin, "reconnect min"),
-    reconnectMaxMs: int(cfg.reconnectMax, "reconnect max"),
-    queueSize: int(cfg.queueSize, "queue size"),
+    dataBits: intSetting(cfg.dataBits, "data bits") as 7 | 8,
+    stopBits: intSetting(cfg.stopBits, "stop bits") as 1 | 2,
+    unitId: intSetting(cfg.unitId, "unit id"),
+    timeoutMs: intSetting(cfg.timeout, "timeout"),
+    reconnectMinMs: intSetting(cfg.reconnectMin, "reconnect min"),
+    reconnectMaxMs: intSetting(cfg.reconnectMax, "reconnect max"),
+    queueSize: intSetting(cfg.queueSize, "queue size"),
     dropPolicy: cfg.dropPolicy,
   };
   clientOptions(o); // throws RangeError naming the bad setting

@@ -6,6 +6,7 @@ import { coalesceOptions } from "../../lib/modbus/coalesce";
 import { ModbusMapError, type RegisterDef, validateMap } from "../../lib/modbus/map";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { ModbusInConfig } from "./types";
+import { intSetting } from "../shared/settings";
 
 export const MODBUS_IN_VERSION = 1;
 
@@ -42,14 +43,6 @@ export interface ModbusInSettings {
   topic: string;
 }
 
-function int(v: unknown, name: string, min: number, max: number): number {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${name} must be an integer ${min}..${max}, got "${String(v).slice(0, 40)}"`);
-  }
-  return n;
-}
-
 /** Check a (migrated) config; throws ModbusMapError for a bad map, an Error for other settings. */
 export function modbusInSettings(cfg: ModbusInConfig): ModbusInSettings {
   let raw: unknown = cfg.map;
@@ -61,14 +54,15 @@ export function modbusInSettings(cfg: ModbusInConfig): ModbusInSettings {
     }
   }
   const map = validateMap(raw);
-  const interval = int(cfg.interval, "poll interval (ms)", 0, 86_400_000);
+  const interval = intSetting(cfg.interval, "poll interval (ms)", 0, 86_400_000);
   if (interval > 0 && interval < 10) throw new Error("poll interval must be 0 (on input only) or at least 10 ms");
   const o = coalesceOptions({
-    maxSpan: int(cfg.maxSpan, "max span", 1, 125),
-    maxGap: int(cfg.maxGap, "max gap", 0, 125),
+    maxSpan: intSetting(cfg.maxSpan, "max span", 1, 125),
+    maxGap: intSetting(cfg.maxGap, "max gap", 0, 125),
   });
   const u = cfg.unitId;
-  const unitId = u === undefined || u === null || String(u).trim() === "" ? undefined : int(u, "unit id", 0, 255);
+  const unitId =
+    u === undefined || u === null || String(u).trim() === "" ? undefined : intSetting(u, "unit id", 0, 255);
   return {
     map,
     interval,

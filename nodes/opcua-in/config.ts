@@ -5,6 +5,7 @@ import type { DeadbandMode } from "../../lib/opcua/connection";
 import { parseNodeId, parseNodeIdList } from "../../lib/opcua/browse";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
 import type { OpcuaInConfig, OpcuaOutputMode, OpcuaSourceRule } from "./types";
+import { intSetting } from "../shared/settings";
 
 export const OPCUA_IN_VERSION = 1;
 
@@ -63,14 +64,6 @@ export interface OpcuaInSettings {
   source: string;
 }
 
-function int(v: unknown, name: string, min: number, max: number): number {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${name} must be an integer ${min}..${max}, got "${String(v).slice(0, 40)}"`);
-  }
-  return n;
-}
-
 /** Check a (migrated) config; throws an Error saying what is wrong. */
 export function opcuaInSettings(cfg: OpcuaInConfig): OpcuaInSettings {
   const nodeIds = [...new Set(parseNodeIdList(cfg.nodeIds))];
@@ -92,15 +85,15 @@ export function opcuaInSettings(cfg: OpcuaInConfig): OpcuaInSettings {
   return {
     nodeIds,
     folder,
-    maxDepth: int(cfg.maxDepth, "browse depth", 1, 20),
-    maxVariables: int(cfg.maxVariables, "variable cap", 1, 50_000),
-    samplingInterval: int(cfg.samplingInterval, "sampling interval", 0, 3_600_000),
-    publishingInterval: int(cfg.publishingInterval, "publishing interval", 10, 3_600_000),
-    queueSize: int(cfg.queueSize, "queue size", 1, 10_000),
+    maxDepth: intSetting(cfg.maxDepth, "browse depth", 1, 20),
+    maxVariables: intSetting(cfg.maxVariables, "variable cap", 1, 50_000),
+    samplingInterval: intSetting(cfg.samplingInterval, "sampling interval", 0, 3_600_000),
+    publishingInterval: intSetting(cfg.publishingInterval, "publishing interval", 10, 3_600_000),
+    queueSize: intSetting(cfg.queueSize, "queue size", 1, 10_000),
     deadband: cfg.deadband,
     deadbandValue: cfg.deadband === "none" ? 0 : deadbandValue,
     output: cfg.output,
-    groupWindow: cfg.output === "group" ? int(cfg.groupWindow, "group window", 1, 60_000) : 0,
+    groupWindow: cfg.output === "group" ? intSetting(cfg.groupWindow, "group window", 1, 60_000) : 0,
     sourceRule: cfg.sourceRule,
     source,
   };

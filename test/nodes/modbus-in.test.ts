@@ -40,7 +40,7 @@ describe("modbus-in config (migration, validation)", () => {
     assert.equal(s.unitId, undefined);
     assert.equal(modbusInSettings({ ...base, unitId: "3" }).unitId, 3);
     assert.throws(() => modbusInSettings({ ...base, interval: 5 }), /at least 10 ms/);
-    assert.throws(() => modbusInSettings({ ...base, maxSpan: 200 }), /max span must be an integer 1..125/);
+    assert.throws(() => modbusInSettings({ ...base, maxSpan: 200 }), /max span must be an integer from 1 to 125/);
     assert.throws(() => modbusInSettings({ ...base, unitId: 256 }), /unit id/);
     assert.throws(() => modbusInSettings({ ...base, map: "{" }), /not valid JSON/);
     assert.throws(() => modbusInSettings({ ...base, map: "[]" }), /the map is empty/);
