@@ -287,21 +287,20 @@ function asLineGuardError(err: unknown): LineGuardError {
   return err instanceof LineGuardError ? err : new LineGuardError("error", errorMessage(err), { cause: err });
 }
 
-/** GET a snapshot every `intervalMs` (the next poll starts interval after the previous one started). */
-export class SnapshotPoller implements FrameSource {
-  private readonly target: Target;
-  private readonly timeoutMs: number;
-  private readonly retry: RetryPolicy;
-  private readonly maxBytes: number;
-  private stopped = true;
-  private loop: Promise<void> | undefined;
-  private readonly sleeper = new Sleeper();
-  private req: http.ClientRequest | undefined;
-  private state: SourceState = "stopped";
+/** What both HTTP sources share: the target, limits, the run loop's start and the cancellable sleep. */
+abstract class HttpFrameSource<O extends HttpCameraOptions> implements FrameSource {
+  protected readonly target: Target;
+  protected readonly timeoutMs: number;
+  protected readonly retry: RetryPolicy;
+  protected readonly maxBytes: number;
+  protected stopped = true;
+  protected loop: Promise<void> | undefined;
+  protected readonly sleeper = new Sleeper();
+  protected req: http.ClientRequest | undefined;
 
   constructor(
-    private readonly opts: HttpCameraOptions & { intervalMs: number },
-    private readonly events: FrameSourceEvents,
+    protected readonly opts: O,
+    protected readonly events: FrameSourceEvents,
   ) {
     this.target = httpTarget(opts);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -314,6 +313,16 @@ export class SnapshotPoller implements FrameSource {
     this.stopped = false;
     this.loop = this.run();
   }
+
+  abstract stop(): Promise<void>;
+
+  /** Runs until stopped. */
+  protected abstract run(): Promise<void>;
+}
+
+/** GET a snapshot every `intervalMs` (the next poll starts interval after the previous one started). */
+export class SnapshotPoller extends HttpFrameSource<HttpCameraOptions & { intervalMs: number }> {
+  private state: SourceState = "stopped";
 
   async stop(): Promise<void> {
     this.stopped = true;
@@ -329,7 +338,7 @@ export class SnapshotPoller implements FrameSource {
     this.events.onState?.(s, detail);
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let failures = 0;
     this.setState("connecting");
     while (!this.stopped) {
@@ -362,34 +371,10 @@ export class SnapshotPoller implements FrameSource {
 }
 
 /** Reads an MJPEG stream; reconnects with backoff when it fails, ends, or stays silent too long. */
-export class MjpegClient implements FrameSource {
-  private readonly target: Target;
-  private readonly timeoutMs: number;
-  private readonly retry: RetryPolicy;
-  private readonly maxBytes: number;
-  private stopped = true;
-  private req: http.ClientRequest | undefined;
+export class MjpegClient extends HttpFrameSource<HttpCameraOptions> {
   private res: http.IncomingMessage | undefined;
-  private readonly sleeper = new Sleeper();
-  private loop: Promise<void> | undefined;
   /** Frames received over the current connection. */
   private received = 0;
-
-  constructor(
-    private readonly opts: HttpCameraOptions,
-    private readonly events: FrameSourceEvents,
-  ) {
-    this.target = httpTarget(opts);
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.retry = opts.retry ?? CAMERA_RETRY;
-    this.maxBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  }
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.loop = this.run();
-  }
 
   async stop(): Promise<void> {
     this.stopped = true;
@@ -400,7 +385,7 @@ export class MjpegClient implements FrameSource {
     this.events.onState?.("stopped");
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
       this.events.onState?.("connecting");

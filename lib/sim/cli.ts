@@ -13,6 +13,7 @@
 import fs from "node:fs";
 import { errorMessage } from "../errors";
 import { generateCsv, parseDuration, parseFailureSchedule } from "./cnc/generate";
+import type { OpcuaSimOptions } from "./common/opcua-base";
 import type { CncSimulator } from "./cnc/simulator";
 import { DEFAULT_HTTP_PORT } from "./cnc/http-control";
 import type { TimestampFormat } from "./cnc/mqtt-collector";
@@ -135,37 +136,42 @@ function hoursOpt(opts: Map<string, string>): number {
   return /[smh]$/.test(hoursText) ? parseDuration(hoursText) / 3600 : Number(hoursText);
 }
 
-async function generate(opts: Map<string, string>, io: CliIo): Promise<number> {
-  const startTs = startOpt(opts);
-  const hours = hoursOpt(opts);
-  const options = {
-    machines: int(opts, "machines", 3),
-    hours,
-    rate: num(opts, "rate", 1)!,
-    seed: int(opts, "seed", 42),
-    startTs,
-    labels: opts.get("no-labels") !== "true",
-    failures: parseFailureSchedule(opts.get("failures") ?? ""),
+/** The model options both simulators take (after the unit count, hours/rate/seed/start and labels). */
+function modelOpts(opts: Map<string, string>) {
+  return {
     randomFailureRate: num(opts, "random-failure-rate", 0),
     maintenanceSeconds: num(opts, "maintenance-seconds"),
     autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
   };
-  return writeCsv(opts.get("out"), io, (write) => generateCsv(options, write));
 }
 
-async function generateGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
-  const options = {
-    lines: int(opts, "lines", 1),
+/** The generator options both simulators take: `count` (machines, lines) first, `parse` reads --failures. */
+function generateOpts<K extends string, F>(
+  opts: Map<string, string>,
+  count: K,
+  defCount: number,
+  parse: (text: string) => F[],
+) {
+  const units = { [count]: int(opts, count, defCount) } as Record<K, number | undefined>;
+  return {
+    ...units,
     hours: hoursOpt(opts),
     rate: num(opts, "rate", 1)!,
     seed: int(opts, "seed", 42),
     startTs: startOpt(opts),
     labels: opts.get("no-labels") !== "true",
-    failures: parseGlassFailureSchedule(opts.get("failures") ?? ""),
-    randomFailureRate: num(opts, "random-failure-rate", 0),
-    maintenanceSeconds: num(opts, "maintenance-seconds"),
-    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
+    failures: parse(opts.get("failures") ?? ""),
+    ...modelOpts(opts),
   };
+}
+
+async function generate(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const options = generateOpts(opts, "machines", 3, parseFailureSchedule);
+  return writeCsv(opts.get("out"), io, (write) => generateCsv(options, write));
+}
+
+async function generateGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const options = generateOpts(opts, "lines", 1, parseGlassFailureSchedule);
   return writeCsv(opts.get("out"), io, (write) => generateGlassCsv(options, write));
 }
 
@@ -201,31 +207,66 @@ async function writeCsv(
   }
 }
 
-async function run(opts: Map<string, string>, io: CliIo): Promise<number> {
+/** --host and the OPC UA user (password from --password or env LINEGUARD_SIM_PASSWORD). */
+function serverOpts(opts: Map<string, string>): { host: string; opcua: OpcuaSimOptions | false } {
   const host = opts.get("host") ?? "127.0.0.1";
   const username = opts.get("user");
   const password = opts.get("password") ?? process.env.LINEGUARD_SIM_PASSWORD;
   if (username && !password) throw new Error("--user needs a password (--password or env LINEGUARD_SIM_PASSWORD)");
+  const opcua = (): OpcuaSimOptions => ({
+    port: int(opts, "opcua-port"),
+    host,
+    pkiDir: opts.get("pki-dir"),
+    allowAnonymous: opts.get("no-anonymous") !== "true",
+    user: username ? { username, password: password! } : undefined,
+  });
+  return { host, opcua: opts.get("no-opcua") === "true" ? false : opcua() };
+}
+
+/** The live options both simulators take (after the unit count). */
+function liveOpts(opts: Map<string, string>) {
+  return {
+    rate: num(opts, "rate", 1),
+    seed: int(opts, "seed", Math.floor(Math.random() * 2 ** 31)),
+    labels: opts.get("labels") === "true",
+    ...modelOpts(opts),
+  };
+}
+
+/** Start `sim`, print its endpoints, run until the stop signal (SIGINT/SIGTERM), stop it. */
+async function serve<S extends { start(): Promise<void>; stop(): Promise<void> }>(
+  sim: S,
+  io: CliIo,
+  name: string,
+  what: string,
+  endpoints: Record<string, string>,
+  onStarted: ((sim: S) => void) | undefined,
+): Promise<number> {
+  io.err(
+    `${name}: ${what}\n` +
+      Object.entries(endpoints)
+        .map(([k, v]) => `  ${k}: ${v}\n`)
+        .join(""),
+  );
+  onStarted?.(sim);
+  await (io.stopSignal ??
+    new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    }));
+  await sim.stop();
+  io.err(`${name}: stopped\n`);
+  return 0;
+}
+
+async function run(opts: Map<string, string>, io: CliIo): Promise<number> {
+  const { host, opcua } = serverOpts(opts);
   // Loaded here: node-opcua is heavy and `generate` does not need it.
   const { CncSimulator } = await import("./cnc/simulator");
   const sim = new CncSimulator({
     machines: int(opts, "machines", 3),
-    rate: num(opts, "rate", 1),
-    seed: int(opts, "seed", Math.floor(Math.random() * 2 ** 31)),
-    labels: opts.get("labels") === "true",
-    randomFailureRate: num(opts, "random-failure-rate", 0),
-    maintenanceSeconds: num(opts, "maintenance-seconds"),
-    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
-    opcua:
-      opts.get("no-opcua") === "true"
-        ? false
-        : {
-            port: int(opts, "opcua-port"),
-            host,
-            pkiDir: opts.get("pki-dir"),
-            allowAnonymous: opts.get("no-anonymous") !== "true",
-            user: username ? { username, password: password! } : undefined,
-          },
+    ...liveOpts(opts),
+    opcua,
     mqtt:
       opts.get("no-mqtt") === "true"
         ? false
@@ -242,28 +283,12 @@ async function run(opts: Map<string, string>, io: CliIo): Promise<number> {
   });
   await sim.start();
   const st = sim.status();
-  io.err(
-    `lineguard-sim: ${st.machines.length} machines at ${st.rate} Hz\n` +
-      Object.entries(st.endpoints)
-        .map(([k, v]) => `  ${k}: ${v}\n`)
-        .join(""),
-  );
-  io.onStarted?.(sim);
-  await (io.stopSignal ??
-    new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    }));
-  await sim.stop();
-  io.err("lineguard-sim: stopped\n");
-  return 0;
+  const what = `${st.machines.length} machines at ${st.rate} Hz`;
+  return serve(sim, io, "lineguard-sim", what, st.endpoints, io.onStarted);
 }
 
 async function runGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
-  const host = opts.get("host") ?? "127.0.0.1";
-  const username = opts.get("user");
-  const password = opts.get("password") ?? process.env.LINEGUARD_SIM_PASSWORD;
-  if (username && !password) throw new Error("--user needs a password (--password or env LINEGUARD_SIM_PASSWORD)");
+  const { host, opcua } = serverOpts(opts);
   const cameraUser = opts.get("camera-user");
   const cameraPassword = process.env.LINEGUARD_SIM_CAMERA_PASSWORD;
   if (cameraUser && !cameraPassword) throw new Error("--camera-user needs env LINEGUARD_SIM_CAMERA_PASSWORD");
@@ -271,23 +296,9 @@ async function runGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
   const { GlassSimulator } = await import("./glass/simulator");
   const sim = new GlassSimulator({
     lines: int(opts, "lines", 1),
-    rate: num(opts, "rate", 1),
-    seed: int(opts, "seed", Math.floor(Math.random() * 2 ** 31)),
-    labels: opts.get("labels") === "true",
-    randomFailureRate: num(opts, "random-failure-rate", 0),
-    maintenanceSeconds: num(opts, "maintenance-seconds"),
-    autoMaintenanceSeconds: num(opts, "auto-maintenance-seconds"),
+    ...liveOpts(opts),
     modbus: opts.get("no-modbus") === "true" ? false : { port: int(opts, "modbus-port"), host },
-    opcua:
-      opts.get("no-opcua") === "true"
-        ? false
-        : {
-            port: int(opts, "opcua-port"),
-            host,
-            pkiDir: opts.get("pki-dir"),
-            allowAnonymous: opts.get("no-anonymous") !== "true",
-            user: username ? { username, password: password! } : undefined,
-          },
+    opcua,
     camera:
       opts.get("no-camera") === "true"
         ? false
@@ -304,21 +315,17 @@ async function runGlass(opts: Map<string, string>, io: CliIo): Promise<number> {
   });
   await sim.start();
   const st = sim.status();
-  io.err(
-    `lineguard-sim glass: ${st.lines.length} line(s) at ${st.rate} Hz\n` +
-      Object.entries(st.endpoints)
-        .map(([k, v]) => `  ${k}: ${v}\n`)
-        .join(""),
-  );
-  io.onGlassStarted?.(sim);
-  await (io.stopSignal ??
-    new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    }));
-  await sim.stop();
-  io.err("lineguard-sim glass: stopped\n");
-  return 0;
+  const what = `${st.lines.length} line(s) at ${st.rate} Hz`;
+  return serve(sim, io, "lineguard-sim glass", what, st.endpoints, io.onGlassStarted);
+}
+
+/** `need(i, what)`: positional argument i (URI-encoded), or an error "<cmd> needs <what>". */
+function needArg(cmd: string, positional: string[]): (i: number, what: string) => string {
+  return (i, what) => {
+    const v = positional[i];
+    if (!v) throw new Error(`${cmd} needs ${what}`);
+    return encodeURIComponent(v);
+  };
 }
 
 /** The glass control commands, over the glass simulator's HTTP API. */
@@ -327,11 +334,7 @@ function glassRequest(
   positional: string[],
   opts: Map<string, string>,
 ): { method: string; path: string; body?: unknown } {
-  const need = (i: number, what: string) => {
-    const v = positional[i];
-    if (!v) throw new Error(`${cmd} needs ${what}`);
-    return encodeURIComponent(v);
-  };
+  const need = needArg(cmd, positional);
   switch (cmd) {
     case "inject": {
       const path = `/lines/${need(0, "a line id")}/failure`;
@@ -417,11 +420,7 @@ async function control(cmd: string, positional: string[], opts: Map<string, stri
     /\/+$/,
     "",
   );
-  const need = (i: number, what: string) => {
-    const v = positional[i];
-    if (!v) throw new Error(`${cmd} needs ${what}`);
-    return encodeURIComponent(v);
-  };
+  const need = needArg(cmd, positional);
   let method = "POST";
   let path: string;
   let body: unknown;

@@ -8,8 +8,8 @@
  * does not keep up skips frames instead of buffering them. No Node-RED import.
  */
 import http from "node:http";
-import crypto from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { sameSecret } from "../common/secret";
 import { DEFECT_CLASSES, type CameraFrame, type RibbonCamera } from "./render";
 
 export interface CameraServer {
@@ -50,12 +50,6 @@ export function labelsJson(f: CameraFrame): unknown {
   };
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash("sha256").update(a).digest();
-  const hb = crypto.createHash("sha256").update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
-}
-
 export function startCameraServer(cam: RibbonCamera, opts: CameraServerOptions = {}): Promise<CameraServer> {
   const host = opts.host ?? "127.0.0.1";
   const fps = Math.min(60, Math.max(0.1, opts.fps ?? 5));
@@ -84,8 +78,8 @@ export function startCameraServer(cam: RibbonCamera, opts: CameraServerOptions =
     const decoded = Buffer.from(m[1], "base64").toString("utf8");
     const i = decoded.indexOf(":");
     if (i < 0) return false;
-    const okUser = safeEqual(decoded.slice(0, i), opts.user);
-    const okPass = safeEqual(decoded.slice(i + 1), opts.password ?? "");
+    const okUser = sameSecret(decoded.slice(0, i), opts.user);
+    const okPass = sameSecret(decoded.slice(i + 1), opts.password ?? "");
     return okUser && okPass;
   };
 

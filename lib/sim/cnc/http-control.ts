@@ -12,9 +12,9 @@
  *   POST   /start, POST /stop                                     resume / pause the data
  * Errors: {error: code, message} with 400 (bad input), 404 (unknown machine/route), 405, 413.
  */
-import http from "node:http";
-import { LineGuardError, errorMessage } from "../../errors";
-import { freePort } from "./net";
+import { HttpControlOptions, JsonHttpServer, commonRoutes } from "../common/http-server";
+
+export type { HttpControlOptions };
 
 export interface MachineStatus {
   id: string;
@@ -39,169 +39,16 @@ export interface SimControl {
   pause(): void;
 }
 
-export interface HttpControlOptions {
-  /** Default 8089; 0 picks a free one. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
-}
-
 export const DEFAULT_HTTP_PORT = 8089;
-const MAX_BODY = 64 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, "too-large", `body larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+export class HttpControlServer extends JsonHttpServer {
+  constructor(control: SimControl, opts: HttpControlOptions = {}) {
+    const routes = commonRoutes(control, {
+      name: "machines",
+      list: () => control.status().machines,
+      get: (id) => control.machine(id),
+      inject: (id, body) => control.inject(id, body.type, body.rampSeconds),
     });
-    req.on("error", reject);
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8").trim();
-      if (!text) return resolve({});
-      try {
-        const v: unknown = JSON.parse(text);
-        if (v === null || typeof v !== "object" || Array.isArray(v)) {
-          reject(new HttpError(400, "bad-body", "the body must be a JSON object"));
-        } else resolve(v as Record<string, unknown>);
-      } catch {
-        reject(new HttpError(400, "bad-json", "the body is not valid JSON"));
-      }
-    });
-  });
-}
-
-function statusFor(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof LineGuardError) {
-    return new HttpError(err.code === "unknown-machine" ? 404 : 400, err.code, err.message);
+    super([routes], opts, DEFAULT_HTTP_PORT, ["unknown-machine"]);
   }
-  return new HttpError(500, "internal", errorMessage(err));
-}
-
-export class HttpControlServer {
-  private server: http.Server | undefined;
-  private port = 0;
-
-  constructor(
-    private readonly control: SimControl,
-    private readonly opts: HttpControlOptions = {},
-  ) {}
-
-  get url(): string {
-    return `http://${this.opts.host ?? "127.0.0.1"}:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (this.server) return;
-    const host = this.opts.host ?? "127.0.0.1";
-    this.port = this.opts.port === 0 ? await freePort(host) : (this.opts.port ?? DEFAULT_HTTP_PORT);
-    const server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.reply(res, statusFor(err).status, errBody(err)));
-    });
-    server.keepAliveTimeout = 2000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    this.server = server;
-  }
-
-  private reply(res: http.ServerResponse, status: number, body: unknown): void {
-    if (res.headersSent) return;
-    const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-    res.end(text);
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    const method = req.method ?? "GET";
-    const c = this.control;
-    const only = (...allowed: string[]) => {
-      if (!allowed.includes(method)) {
-        res.setHeader("allow", allowed.join(", "));
-        throw new HttpError(405, "method-not-allowed", `use ${allowed.join(" or ")}`);
-      }
-    };
-    if (parts.length === 1 && parts[0] === "health") {
-      only("GET");
-      return this.reply(res, 200, { ok: true });
-    }
-    if (parts.length === 1 && parts[0] === "status") {
-      only("GET");
-      return this.reply(res, 200, c.status());
-    }
-    if (parts.length === 1 && (parts[0] === "start" || parts[0] === "stop")) {
-      only("POST");
-      if (parts[0] === "start") c.resume();
-      else c.pause();
-      return this.reply(res, 200, { running: c.status().running });
-    }
-    if (parts.length === 1 && parts[0] === "rate") {
-      if (method === "GET") return this.reply(res, 200, { rate: c.status().rate });
-      only("GET", "PUT", "POST");
-      const body = await readJson(req);
-      return this.reply(res, 200, { rate: c.setRate(body.rate ?? body.hz) });
-    }
-    if (parts[0] === "machines") {
-      if (parts.length === 1) {
-        only("GET");
-        return this.reply(res, 200, c.status().machines);
-      }
-      const id = parts[1];
-      if (parts.length === 2) {
-        only("GET");
-        return this.reply(res, 200, c.machine(id));
-      }
-      if (parts.length === 3 && parts[2] === "failure") {
-        only("POST", "DELETE");
-        if (method === "DELETE") return this.reply(res, 200, c.clear(id));
-        const body = await readJson(req);
-        return this.reply(res, 200, c.inject(id, body.type, body.rampSeconds));
-      }
-      if (parts.length === 3 && parts[2] === "maintenance") {
-        only("POST");
-        const body = await readJson(req);
-        return this.reply(res, 200, c.maintenance(id, body.seconds));
-      }
-    }
-    throw new HttpError(404, "not-found", `no route ${method} ${url.pathname}`);
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
-}
-
-function errBody(err: unknown): { error: string; message: string } {
-  const e = statusFor(err);
-  return { error: e.code, message: e.message };
 }

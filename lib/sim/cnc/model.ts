@@ -8,9 +8,12 @@
  * and can develop failures whose severity ramps from 0 to 1 over a configurable time.
  * No Node-RED import. See docs/simulator.md.
  */
-import { LineGuardError } from "../../errors";
 import type { Quality, RecordPayload, TagValue } from "../../record";
-import { Rng, deriveSeed } from "./rng";
+import type { FailureLabels, GroupOptions, RampingFailure, UnitOptions, UnitState } from "../common/model";
+import { SimUnit, UnitGroup, isOneOf, labelRecordValues, sampleRecord, unitIds } from "../common/model";
+import { clamp, lag, round } from "../common/math";
+
+export { DEFAULT_START_TS, simError } from "../common/model";
 
 export const FAILURE_TYPES = [
   "bearing-wear",
@@ -20,11 +23,11 @@ export const FAILURE_TYPES = [
   "axis-misalignment",
 ] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
-export type MachineState = "running" | "idle" | "maintenance";
+export type MachineState = UnitState;
 export type Vendor = "fanuc" | "siemens";
 
 export function isFailureType(v: unknown): v is FailureType {
-  return typeof v === "string" && (FAILURE_TYPES as readonly string[]).includes(v);
+  return isOneOf(FAILURE_TYPES, v);
 }
 
 export interface PartProgram {
@@ -118,13 +121,7 @@ export const TAGS: readonly TagInfo[] = [
   { name: "power", dataType: "Double", unit: "kW", description: "machine power draw" },
 ];
 
-export interface CncLabels {
-  /** True while a failure is present (severity > 0). */
-  anomaly: boolean;
-  failure_type: FailureType | "none";
-  /** 0 (healthy) to 1 (fully developed). */
-  severity: number;
-}
+export type CncLabels = FailureLabels<FailureType>;
 
 export interface CncSample {
   id: string;
@@ -138,62 +135,19 @@ export interface CncSample {
   labels?: CncLabels;
 }
 
-export interface FleetOptions {
-  /** Number of machines (ids cnc-01, cnc-02, ...) or explicit ids. Default 3. */
+export interface FleetOptions extends GroupOptions {
+  /** Number of machines (ids cnc-01, cnc-02, ...) or explicit ids. Default 3. Maintenance lasts 600 s by default. */
   machines?: number | string[];
-  /** Default 1. */
-  seed?: number;
-  /** Epoch ms of the simulated clock at t = 0. Default 2025-01-06T06:00:00Z (a Monday, start of shift). */
-  startTs?: number;
-  /** Attach ground-truth labels to samples. Default false. */
-  labels?: boolean;
-  /** Random failures per machine per hour of simulated time. Default 0 (none). */
-  randomFailureRate?: number;
-  /** Ramp range for random failures, seconds. Default [300, 1800]. */
-  randomRampSeconds?: [number, number];
-  /** How long a maintenance stop lasts, seconds. Default 600. */
-  maintenanceSeconds?: number;
-  /** Start maintenance by itself this long after a failure reached full severity; 0 = never. Default 1800. */
-  autoMaintenanceSeconds?: number;
 }
 
-export const DEFAULT_START_TS = Date.UTC(2025, 0, 6, 6, 0, 0);
 const HOME = { x: 0, y: 0, z: 50 };
-const MAX_SUBSTEP_MS = 5000;
-const MAX_STEP_MS = 24 * 3600 * 1000;
 const NOMINAL_FLOW = 24;
 
-export function simError(code: string, message: string): LineGuardError {
-  return new LineGuardError(code, message, { retriable: false });
-}
-
-interface ActiveFailure {
-  type: FailureType;
-  rampMs: number;
-  elapsedMs: number;
-  fullForMs: number;
-}
-
-const round = (v: number, d = 3) => {
-  const f = 10 ** d;
-  return Math.round(v * f) / f;
-};
-/** First-order lag: move `cur` towards `target` with time constant `tauS` over `dtMs`. */
-const lag = (cur: number, target: number, tauS: number, dtMs: number) =>
-  target + (cur - target) * Math.exp(-dtMs / 1000 / tauS);
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-
 /** One machine. Use CncFleet unless you need a single machine. */
-export class CncMachine {
-  readonly id: string;
+export class CncMachine extends SimUnit<FailureType, RampingFailure<FailureType>, CncSample> {
   readonly vendor: Vendor;
-  private readonly rng: Rng;
-  private readonly opts: Required<Omit<FleetOptions, "machines" | "seed">>;
   /** Machine-specific character: small offsets so machines differ. */
   private readonly character: { vib: number; temp: number; load: number };
-  private tMs = 0;
-  private state: MachineState = "idle";
-  private stateLeftMs: number;
   private programIndex: number;
   private batchLeft: number;
   private cycleMs = 0;
@@ -207,14 +161,10 @@ export class CncMachine {
   private flow = 0;
   private bearingPhase = 0;
   private axisPhase = 0;
-  private failure: ActiveFailure | undefined;
-  private last: CncSample | undefined;
 
-  constructor(id: string, index: number, seed: number, opts: Required<Omit<FleetOptions, "machines" | "seed">>) {
-    this.id = id;
+  constructor(id: string, index: number, seed: number, opts: UnitOptions) {
+    super(id, seed, opts, FAILURE_TYPES, "idle");
     this.vendor = index % 2 === 0 ? "fanuc" : "siemens";
-    this.opts = opts;
-    this.rng = new Rng(deriveSeed(seed, id));
     this.character = {
       vib: this.rng.range(0.9, 1.15),
       temp: this.rng.range(-1.5, 1.5),
@@ -227,14 +177,6 @@ export class CncMachine {
     this.spindleTemp = ambient + 8 + this.character.temp;
     this.bearingTemp = ambient + 5 + this.character.temp;
     this.coolantTemp = ambient + 1.5;
-  }
-
-  get ts(): number {
-    return this.opts.startTs + this.tMs;
-  }
-
-  get currentState(): MachineState {
-    return this.state;
   }
 
   get program(): PartProgram {
@@ -251,61 +193,14 @@ export class CncMachine {
     return f && { type: f.type, severity: this.severity(), rampSeconds: f.rampMs / 1000 };
   }
 
-  get lastSample(): CncSample | undefined {
-    return this.last;
-  }
-
   /** Start a failure now; its severity ramps linearly from 0 to 1 over `rampSeconds` (0 = at once). */
   inject(type: FailureType, rampSeconds = 600): void {
-    if (!isFailureType(type)) throw simError("unknown-failure", `unknown failure type "${String(type)}"`);
-    if (typeof rampSeconds !== "number" || !Number.isFinite(rampSeconds) || rampSeconds < 0) {
-      throw simError("bad-ramp", "rampSeconds must be a finite number >= 0");
-    }
+    this.checkInject(type, rampSeconds);
     this.failure = { type, rampMs: rampSeconds * 1000, elapsedMs: 0, fullForMs: 0 };
   }
 
-  clear(): void {
-    this.failure = undefined;
-  }
-
-  /** Stop for maintenance: spindle off, failure repaired; after `seconds` the machine is healthy and idle. */
-  startMaintenance(seconds = this.opts.maintenanceSeconds): void {
-    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-      throw simError("bad-duration", "maintenance seconds must be a finite number >= 0");
-    }
-    this.failure = undefined;
-    this.state = "maintenance";
-    this.stateLeftMs = seconds * 1000;
-  }
-
-  /** Advance the machine by dtMs of simulated time and return the sample at the new time. */
-  step(dtMs: number): CncSample {
-    if (typeof dtMs !== "number" || !Number.isFinite(dtMs) || dtMs <= 0 || dtMs > MAX_STEP_MS) {
-      throw simError("bad-step", `step needs 0 < dtMs <= ${MAX_STEP_MS}, got ${String(dtMs)}`);
-    }
-    let left = dtMs;
-    while (left > 0) {
-      const dt = Math.min(left, MAX_SUBSTEP_MS);
-      this.advance(dt);
-      left -= dt;
-    }
-    this.last = this.sample();
-    return this.last;
-  }
-
-  private severity(): number {
-    const f = this.failure;
-    if (!f) return 0;
-    if (f.rampMs <= 0) return 1;
-    return clamp(f.elapsedMs / f.rampMs, 0, 1);
-  }
-
-  private sev(type: FailureType): number {
-    return this.failure?.type === type ? this.severity() : 0;
-  }
-
-  private hourOfDay(): number {
-    return (this.ts / 3_600_000) % 24;
+  protected injectRandom(type: FailureType, rampSeconds: number): void {
+    this.inject(type, rampSeconds);
   }
 
   /** Shop-floor temperature: 21 degC +/- 3 over the day, warmest mid-afternoon. */
@@ -313,24 +208,7 @@ export class CncMachine {
     return 21 + 3 * Math.sin((2 * Math.PI * (this.hourOfDay() - 9)) / 24);
   }
 
-  private advance(dt: number): void {
-    this.tMs += dt;
-    // Random failures (Poisson process per machine).
-    if (!this.failure && this.state !== "maintenance" && this.opts.randomFailureRate > 0) {
-      const p = 1 - Math.exp((-this.opts.randomFailureRate * dt) / 3_600_000);
-      if (this.rng.next() < p) {
-        const [lo, hi] = this.opts.randomRampSeconds;
-        this.inject(this.rng.pick(FAILURE_TYPES), this.rng.range(lo, hi));
-      }
-    }
-    if (this.failure) {
-      this.failure.elapsedMs += dt;
-      if (this.severity() >= 1) {
-        this.failure.fullForMs += dt;
-        const auto = this.opts.autoMaintenanceSeconds;
-        if (auto > 0 && this.failure.fullForMs >= auto * 1000) this.startMaintenance();
-      }
-    }
+  protected advanceUnit(dt: number): void {
     this.advanceState(dt);
     this.advancePhysics(dt);
   }
@@ -481,7 +359,7 @@ export class CncMachine {
     return base + spindleKw + axesKw + pumpKw;
   }
 
-  private sample(): CncSample {
+  protected sample(): CncSample {
     const r = this.rng;
     const bearing = this.sev("bearing-wear");
     const toolWear = this.sev("tool-wear");
@@ -524,88 +402,33 @@ export class CncMachine {
     // Air in the coolant line: the flow sensor reads unreliably once the loss is well developed.
     if (coolantLoss > 0.6) quality.coolant_flow = "uncertain";
     const sample: CncSample = { id: this.id, vendor: this.vendor, ts: this.ts, values, quality };
-    if (this.opts.labels) {
-      const severity = this.severity();
-      sample.labels = {
-        anomaly: this.failure !== undefined && severity > 0,
-        failure_type: this.failure?.type ?? "none",
-        severity: round(severity, 4),
-      };
-    }
+    if (this.opts.labels) sample.labels = this.labelsNow();
     return sample;
   }
 }
 
 /** Machine ids cnc-01, cnc-02, ... */
 export function machineIds(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `cnc-${String(i + 1).padStart(2, "0")}`);
+  return unitIds("cnc", n);
 }
 
 /** A set of machines stepped together on one simulated clock. */
-export class CncFleet {
+export class CncFleet extends UnitGroup<CncMachine, CncSample> {
   readonly machines: CncMachine[];
-  readonly labels: boolean;
-  private readonly byId = new Map<string, CncMachine>();
 
   constructor(options: FleetOptions = {}) {
-    const ids = Array.isArray(options.machines) ? options.machines : machineIds(options.machines ?? 3);
-    if (ids.length < 1 || ids.length > 1000) throw simError("bad-machines", "between 1 and 1000 machines");
-    const seed = options.seed ?? 1;
-    if (!Number.isInteger(seed)) throw simError("bad-seed", "seed must be an integer");
-    const rate = options.randomFailureRate ?? 0;
-    if (!Number.isFinite(rate) || rate < 0) throw simError("bad-rate", "randomFailureRate must be >= 0");
-    const ramp = options.randomRampSeconds ?? [300, 1800];
-    if (!(ramp[0] >= 0 && ramp[1] >= ramp[0])) throw simError("bad-ramp", "randomRampSeconds must be [min, max]");
-    const opts = {
-      startTs: options.startTs ?? DEFAULT_START_TS,
-      labels: options.labels ?? false,
-      randomFailureRate: rate,
-      randomRampSeconds: ramp,
-      maintenanceSeconds: options.maintenanceSeconds ?? 600,
-      autoMaintenanceSeconds: options.autoMaintenanceSeconds ?? 1800,
-    };
-    if (!Number.isFinite(opts.startTs)) throw simError("bad-start", "startTs must be epoch ms");
-    this.labels = opts.labels;
-    this.machines = ids.map((id, i) => {
-      if (typeof id !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
-        throw simError("bad-machines", `bad machine id "${String(id)}"`);
-      }
-      if (this.byId.has(id)) throw simError("bad-machines", `duplicate machine id "${id}"`);
-      const m = new CncMachine(id, i, seed, opts);
-      this.byId.set(id, m);
-      return m;
-    });
-  }
-
-  get(id: string): CncMachine {
-    const m = this.byId.get(id);
-    if (!m) throw simError("unknown-machine", `no machine "${String(id)}"`);
-    return m;
-  }
-
-  has(id: string): boolean {
-    return this.byId.has(id);
-  }
-
-  step(dtMs: number): CncSample[] {
-    return this.machines.map((m) => m.step(dtMs));
+    super(
+      Array.isArray(options.machines) ? options.machines : machineIds(options.machines ?? 3),
+      options,
+      { unit: "machine", units: "machines", maxUnits: 1000, maintenanceSeconds: 600 },
+      (id, i, seed, opts) => new CncMachine(id, i, seed, opts),
+    );
+    this.machines = this.units;
   }
 }
 
 /** Ground-truth labels as record values (label_anomaly, label_failure_type, label_severity). */
-export function labelValues(labels: CncLabels): Record<string, TagValue> {
-  return {
-    label_anomaly: labels.anomaly,
-    label_failure_type: labels.failure_type,
-    label_severity: labels.severity,
-  };
-}
+export const labelValues: (labels: CncLabels) => Record<string, TagValue> = labelRecordValues;
 
 /** A sample as a LineGuard record (docs/record.md): source = machine id. */
-export function sampleToRecord(s: CncSample): RecordPayload {
-  const values: Record<string, TagValue> = { ...s.values };
-  if (s.labels) Object.assign(values, labelValues(s.labels));
-  const rec: RecordPayload = { source: s.id, ts: s.ts, values };
-  if (Object.keys(s.quality).length > 0) rec.quality = { ...s.quality } as Record<string, Quality>;
-  return rec;
-}
+export const sampleToRecord: (s: CncSample) => RecordPayload = sampleRecord;

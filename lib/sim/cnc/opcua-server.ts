@@ -4,271 +4,49 @@
  * InjectFailure(type, rampSeconds), ClearFailure() and StartMaintenance() on each machine object.
  * Binds 127.0.0.1 by default; PKI lives in a temp dir unless configured (never ~/.config).
  */
-import crypto from "node:crypto";
-import os from "node:os";
-import path from "node:path";
-import {
-  ArgumentOptions,
-  CallMethodResultOptions,
-  DataType,
-  ISessionContext,
-  MessageSecurityMode,
-  Namespace,
-  OPCUACertificateManager,
-  OPCUAServer,
-  SecurityPolicy,
-  StatusCode,
-  StatusCodes,
-  UAObject,
-  UAVariable,
-  Variant,
-} from "node-opcua";
-import { CncFleet, CncSample, TAGS, TagDataType, isFailureType } from "./model";
-import { freePort } from "./net";
+import { DataType, Namespace, UAObject } from "node-opcua";
+import { OpcuaSimOptions, SimOpcuaServer, SimServerProfile, unitTagNodeId } from "../common/opcua-base";
+import { CncFleet, FailureType, TAGS, TagName, isFailureType } from "./model";
 
-export interface OpcuaSimOptions {
-  /** TCP port; 0 picks a free one. Default 4840. */
-  port?: number;
-  /** Interface to bind. Default 127.0.0.1. */
-  host?: string;
-  /** PKI root (server certificate, trusted/rejected client certificates). Default <tmpdir>/lineguard-sim-pki. */
-  pkiDir?: string;
-  /** Allow anonymous sessions. Default true. */
-  allowAnonymous?: boolean;
-  /** An optional username/password user. */
-  user?: { username: string; password: string };
-  /** Default /UA/LineGuardSim. */
-  resourcePath?: string;
-  /** Accept any client certificate (test/demo convenience). Default true. */
-  trustAllClients?: boolean;
-}
+export type { OpcuaSimOptions };
 
 export const DEFAULT_OPCUA_PORT = 4840;
 export const SIM_NAMESPACE_URI = "urn:lineguard:sim:cnc";
 
 /** NodeId string of a machine variable, e.g. "CNC/cnc-01/spindle_load" (in the simulator's namespace). */
 export function tagNodeId(machine: string, tag: string): string {
-  return `s=CNC/${machine}/${tag}`;
+  return unitTagNodeId("CNC", machine, tag);
 }
 
-const DATA_TYPES: Record<TagDataType | "Boolean", DataType> = {
-  Double: DataType.Double,
-  String: DataType.String,
-  UInt32: DataType.UInt32,
-  Boolean: DataType.Boolean,
+const PROFILE: SimServerProfile<TagName, FailureType> = {
+  root: "CNC",
+  namespaceUri: SIM_NAMESPACE_URI,
+  productName: "LineGuard CNC simulator",
+  defaultPort: DEFAULT_OPCUA_PORT,
+  defaultResourcePath: "/UA/LineGuardSim",
+  defaultPkiName: "lineguard-sim-pki",
+  tags: TAGS,
+  failureTypesText: "bearing-wear, tool-wear, spindle-overheat, coolant-loss or axis-misalignment",
+  isFailureType,
 };
 
-function sameSecret(a: string, b: string): boolean {
-  const ha = crypto.createHash("sha256").update(a).digest();
-  const hb = crypto.createHash("sha256").update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
-}
-
-export class CncOpcuaServer {
-  private server: OPCUAServer | undefined;
-  private readonly vars = new Map<string, { v: UAVariable; dataType: DataType }>();
-  private readonly opts: OpcuaSimOptions;
-  private port = 0;
-  private stopping: Promise<void> | undefined;
-
+export class CncOpcuaServer extends SimOpcuaServer<TagName, FailureType> {
   constructor(
     private readonly fleet: CncFleet,
     opts: OpcuaSimOptions = {},
   ) {
-    this.opts = opts;
+    super(PROFILE, fleet, opts);
   }
 
-  get endpointUrl(): string {
-    const host = this.opts.host ?? "127.0.0.1";
-    return `opc.tcp://${host}:${this.port}${this.opts.resourcePath ?? "/UA/LineGuardSim"}`;
-  }
-
-  get pkiDir(): string {
-    return this.opts.pkiDir ?? path.join(os.tmpdir(), "lineguard-sim-pki");
-  }
-
-  async start(): Promise<void> {
-    if (this.server) return;
-    const host = this.opts.host ?? "127.0.0.1";
-    this.port = this.opts.port === 0 ? await freePort(host) : (this.opts.port ?? DEFAULT_OPCUA_PORT);
-    const pki = this.pkiDir;
-    const trustAll = this.opts.trustAllClients ?? true;
-    const serverCertificateManager = new OPCUACertificateManager({
-      rootFolder: path.join(pki, "server"),
-      automaticallyAcceptUnknownCertificate: trustAll,
+  /** The tags and the vendor, directly under Objects/CNC/<id>. */
+  protected addTags(ns: Namespace, obj: UAObject, id: string): void {
+    for (const t of TAGS) this.addTag(ns, obj, id, t);
+    ns.addVariable({
+      componentOf: obj,
+      browseName: "Vendor",
+      nodeId: tagNodeId(id, "Vendor"),
+      dataType: "String",
+      value: { dataType: DataType.String, value: this.fleet.get(id).vendor },
     });
-    const userCertificateManager = new OPCUACertificateManager({
-      rootFolder: path.join(pki, "user"),
-      automaticallyAcceptUnknownCertificate: trustAll,
-    });
-    const user = this.opts.user;
-    const server = new OPCUAServer({
-      port: this.port,
-      host,
-      hostname: host,
-      alternateHostname: [host],
-      resourcePath: this.opts.resourcePath ?? "/UA/LineGuardSim",
-      serverCertificateManager,
-      userCertificateManager,
-      certificateFile: path.join(pki, "server", "own", "certs", "server.pem"),
-      privateKeyFile: path.join(pki, "server", "own", "private", "private_key.pem"),
-      securityPolicies: [
-        SecurityPolicy.None,
-        SecurityPolicy.Basic256Sha256,
-        SecurityPolicy.Aes128_Sha256_RsaOaep,
-        SecurityPolicy.Aes256_Sha256_RsaPss,
-      ],
-      securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
-      allowAnonymous: this.opts.allowAnonymous ?? true,
-      userManager: {
-        isValidUser: (u: string, p: string) =>
-          user !== undefined && sameSecret(u, user.username) && sameSecret(p, user.password),
-      },
-      buildInfo: { productName: "LineGuard CNC simulator", manufacturerName: "LineGuard" },
-      serverInfo: { applicationUri: SIM_NAMESPACE_URI + ":server", productUri: SIM_NAMESPACE_URI },
-    });
-    this.server = server;
-    try {
-      await server.initialize();
-      this.buildAddressSpace(server);
-      await server.start();
-    } catch (err) {
-      this.server = undefined;
-      await server.shutdown(0).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private buildAddressSpace(server: OPCUAServer): void {
-    const addressSpace = server.engine.addressSpace!;
-    const ns = addressSpace.getOwnNamespace();
-    const cnc = ns.addFolder(addressSpace.rootFolder.objects, { browseName: "CNC", nodeId: "s=CNC" });
-    const labels = this.fleet.labels;
-    for (const m of this.fleet.machines) {
-      const obj = ns.addObject({ organizedBy: cnc, browseName: m.id, nodeId: `s=CNC/${m.id}` });
-      const add = (parent: UAObject, name: string, key: string, type: TagDataType | "Boolean", desc: string) => {
-        const dataType = DATA_TYPES[type];
-        const v = ns.addVariable({
-          componentOf: parent,
-          browseName: name,
-          nodeId: tagNodeId(m.id, key),
-          dataType: DataType[dataType],
-          description: desc,
-          minimumSamplingInterval: 10,
-        });
-        const initial = dataType === DataType.String ? "" : dataType === DataType.Boolean ? false : 0;
-        v.setValueFromSource(new Variant({ dataType, value: initial }), StatusCodes.UncertainInitialValue);
-        this.vars.set(`${m.id}/${key}`, { v, dataType });
-      };
-      for (const t of TAGS) add(obj, t.name, t.name, t.dataType, `${t.description}${t.unit ? ` (${t.unit})` : ""}`);
-      ns.addVariable({
-        componentOf: obj,
-        browseName: "Vendor",
-        nodeId: tagNodeId(m.id, "Vendor"),
-        dataType: "String",
-        value: { dataType: DataType.String, value: m.vendor },
-      });
-      if (labels) {
-        const lab = ns.addObject({ componentOf: obj, browseName: "Labels", nodeId: `s=CNC/${m.id}/Labels` });
-        add(lab, "Anomaly", "Labels/Anomaly", "Boolean", "ground truth: a failure is present");
-        add(lab, "FailureType", "Labels/FailureType", "String", "ground truth: failure type or none");
-        add(lab, "Severity", "Labels/Severity", "Double", "ground truth: failure severity 0..1");
-      }
-      this.addMethods(ns, obj, m.id);
-    }
-  }
-
-  private addMethods(ns: Namespace, obj: UAObject, id: string): void {
-    const bind = (browseName: string, inputArguments: ArgumentOptions[], fn: (args: Variant[]) => StatusCode) => {
-      const method = ns.addMethod(obj, {
-        browseName,
-        nodeId: `s=CNC/${id}/${browseName}`,
-        inputArguments,
-        outputArguments: [],
-      });
-      // Three parameters: node-opcua's callback form.
-      method.bindMethod(
-        (
-          args: Variant[],
-          _context: ISessionContext,
-          callback: (err: Error | null, r?: CallMethodResultOptions) => void,
-        ) => {
-          let statusCode: StatusCode;
-          try {
-            statusCode = fn(args);
-          } catch {
-            statusCode = StatusCodes.BadInvalidArgument;
-          }
-          callback(null, { statusCode, outputArguments: [] });
-        },
-      );
-    };
-    bind(
-      "InjectFailure",
-      [
-        {
-          name: "type",
-          dataType: DataType.String,
-          description: "bearing-wear, tool-wear, spindle-overheat, coolant-loss or axis-misalignment",
-        },
-        { name: "rampSeconds", dataType: DataType.Double, description: "time to full severity, s" },
-      ],
-      (args) => {
-        const type = args[0]?.value as unknown;
-        const ramp = args[1]?.value as unknown;
-        if (!isFailureType(type) || typeof ramp !== "number" || !Number.isFinite(ramp) || ramp < 0) {
-          return StatusCodes.BadInvalidArgument;
-        }
-        this.fleet.get(id).inject(type, ramp);
-        return StatusCodes.Good;
-      },
-    );
-    bind("ClearFailure", [], () => {
-      this.fleet.get(id).clear();
-      return StatusCodes.Good;
-    });
-    bind("StartMaintenance", [], () => {
-      this.fleet.get(id).startMaintenance();
-      return StatusCodes.Good;
-    });
-  }
-
-  /** Publish the latest samples into the address space. */
-  update(samples: readonly CncSample[]): void {
-    if (!this.server) return;
-    for (const s of samples) {
-      const when = new Date(s.ts);
-      for (const t of TAGS) {
-        const q = s.quality[t.name];
-        const status =
-          q === "uncertain"
-            ? StatusCodes.UncertainSensorNotAccurate
-            : q === "bad"
-              ? StatusCodes.BadSensorFailure
-              : StatusCodes.Good;
-        this.set(`${s.id}/${t.name}`, s.values[t.name], status, when);
-      }
-      if (s.labels) {
-        this.set(`${s.id}/Labels/Anomaly`, s.labels.anomaly, StatusCodes.Good, when);
-        this.set(`${s.id}/Labels/FailureType`, s.labels.failure_type, StatusCodes.Good, when);
-        this.set(`${s.id}/Labels/Severity`, s.labels.severity, StatusCodes.Good, when);
-      }
-    }
-  }
-
-  private set(key: string, value: unknown, status: StatusCode, when: Date): void {
-    const entry = this.vars.get(key);
-    if (!entry) return;
-    entry.v.setValueFromSource(new Variant({ dataType: entry.dataType, value }), status, when);
-  }
-
-  /** Shut down (closes sessions and the listening socket). Safe to call twice. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return this.stopping;
-    this.server = undefined;
-    this.vars.clear();
-    this.stopping = server.shutdown(0);
-    await this.stopping;
   }
 }

@@ -15,7 +15,7 @@ import { IServiceVector, ServerTCP } from "modbus-serial";
 import { encodeValue, decodeValue } from "../../modbus/codec";
 import type { RegisterDef } from "../../modbus/map";
 import type { TagValue } from "../../record";
-import { freePort } from "../cnc/net";
+import { freePort } from "../common/net";
 import type { GlassLine, GlassPlant, GlassSample } from "./model";
 import { GLASS_REGISTER_MAP, GlassPlc, GlassRegisterDef, unitIdsForLine } from "./register-map";
 

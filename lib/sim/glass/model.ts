@@ -13,10 +13,11 @@
  * No Node-RED import. See docs/simulator.md.
  */
 import type { Quality, RecordPayload, TagValue } from "../../record";
-import { Rng, deriveSeed } from "../cnc/rng";
-import { simError } from "../cnc/model";
+import type { FailureLabels, GroupOptions, RampingFailure, UnitOptions, UnitState } from "../common/model";
+import { SimUnit, UnitGroup, isOneOf, labelRecordValues, sampleRecord, simError, unitIds } from "../common/model";
+import { clamp, lag, round } from "../common/math";
 
-export { simError };
+export { DEFAULT_START_TS, simError } from "../common/model";
 
 export const GLASS_FAILURE_TYPES = [
   "furnace-zone-drift",
@@ -28,14 +29,14 @@ export const GLASS_FAILURE_TYPES = [
 export type GlassFailureType = (typeof GLASS_FAILURE_TYPES)[number];
 
 export function isGlassFailureType(v: unknown): v is GlassFailureType {
-  return typeof v === "string" && (GLASS_FAILURE_TYPES as readonly string[]).includes(v);
+  return isOneOf(GLASS_FAILURE_TYPES, v);
 }
 
 /** The inspection camera's defect classes (same list and order as lib/sim/camera, YOLO ids 0..4). */
 export const GLASS_DEFECT_CLASSES = ["bubble", "stone", "scratch", "crack", "tin_drip"] as const;
 export type GlassDefectClass = (typeof GLASS_DEFECT_CLASSES)[number];
 
-export type LineState = "idle" | "running" | "maintenance";
+export type LineState = UnitState;
 /** line_state tag: 0 idle (restart after a stop, off-spec glass), 1 running, 2 maintenance. */
 export const LINE_STATE_CODES: Record<LineState, number> = { idle: 0, running: 1, maintenance: 2 };
 
@@ -206,11 +207,7 @@ export const GLASS_MODEL_FEATURES: readonly GlassTagName[] = [
   "thickness",
 ];
 
-export interface GlassLabels {
-  anomaly: boolean;
-  failure_type: GlassFailureType | "none";
-  severity: number;
-}
+export type GlassLabels = FailureLabels<GlassFailureType>;
 
 export interface GlassSample {
   id: string;
@@ -220,61 +217,22 @@ export interface GlassSample {
   labels?: GlassLabels;
 }
 
-export interface GlassPlantOptions {
-  /** Number of lines (ids glass-01, glass-02, ...) or explicit ids. Default 1. */
+export interface GlassPlantOptions extends GroupOptions {
+  /** Number of lines (ids glass-01, glass-02, ...) or explicit ids. Default 1. Maintenance lasts 900 s by default. */
   lines?: number | string[];
-  /** Default 1. */
-  seed?: number;
-  /** Epoch ms of the simulated clock at t = 0. Default 2025-01-06T06:00:00Z. */
-  startTs?: number;
-  /** Attach ground-truth labels to samples. Default false. */
-  labels?: boolean;
-  /** Random failures per line per hour of simulated time. Default 0. */
-  randomFailureRate?: number;
-  /** Ramp range for random failures, seconds. Default [300, 1800]. */
-  randomRampSeconds?: [number, number];
-  /** Maintenance stop length, seconds. Default 900. */
-  maintenanceSeconds?: number;
-  /** Maintenance by itself this long after a failure reached full severity; 0 = never. Default 1800. */
-  autoMaintenanceSeconds?: number;
 }
 
-export const DEFAULT_START_TS = Date.UTC(2025, 0, 6, 6, 0, 0);
-const MAX_SUBSTEP_MS = 5000;
-const MAX_STEP_MS = 24 * 3600 * 1000;
-
-interface ActiveFailure {
-  type: GlassFailureType;
+interface ActiveFailure extends RampingFailure<GlassFailureType> {
   /** Zone (0-based) for the furnace failures. */
   zone: number;
-  rampMs: number;
-  elapsedMs: number;
-  fullForMs: number;
 }
 
-const round = (v: number, d: number) => {
-  const f = 10 ** d;
-  return Math.round(v * f) / f;
-};
 /** Rounded to d decimals and stored as float32 (what a float32 register carries). */
 const f32 = (v: number, d: number) => Math.fround(round(v, d));
-const lag = (cur: number, target: number, tauS: number, dtMs: number) =>
-  target + (cur - target) * Math.exp(-dtMs / 1000 / tauS);
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-
-type Opts = Required<Omit<GlassPlantOptions, "lines" | "seed">>;
 
 /** One float line. Use GlassPlant unless you need a single line. */
-export class GlassLine {
-  readonly id: string;
-  private readonly rng: Rng;
-  private readonly opts: Opts;
+export class GlassLine extends SimUnit<GlassFailureType, ActiveFailure, GlassSample> {
   private readonly character: { zone: number[]; pull: number; o2: number; lehr: number; reversalMs: number };
-  private tMs = 0;
-  private state: LineState = "running";
-  private stateLeftMs = 0;
-  private failure: ActiveFailure | undefined;
-  private last: GlassSample | undefined;
   private readonly setpoints: number[];
   private readonly burners: boolean[] = [true, true, true, true, true, true];
   private fans = true;
@@ -297,10 +255,8 @@ export class GlassLine {
   private ribbonLength = 0;
   private latched = 0;
 
-  constructor(id: string, seed: number, opts: Opts) {
-    this.id = id;
-    this.opts = opts;
-    this.rng = new Rng(deriveSeed(seed, id));
+  constructor(id: string, seed: number, opts: UnitOptions) {
+    super(id, seed, opts, GLASS_FAILURE_TYPES, "running");
     this.character = {
       zone: ZONE_SETPOINTS.map(() => this.rng.range(-2, 2)),
       pull: this.rng.range(0.985, 1.015),
@@ -316,18 +272,6 @@ export class GlassLine {
     this.chargePhase = this.rng.range(0, 1);
     this.lehrT = LEHR_TARGETS.map((t) => t + this.character.lehr);
     this.speed = this.speedSetpoint();
-  }
-
-  get ts(): number {
-    return this.opts.startTs + this.tMs;
-  }
-
-  get currentState(): LineState {
-    return this.state;
-  }
-
-  get lastSample(): GlassSample | undefined {
-    return this.last;
   }
 
   get activeFailure(): { type: GlassFailureType; severity: number; rampSeconds: number; zone?: number } | undefined {
@@ -347,10 +291,7 @@ export class GlassLine {
    * `zone` (1..6) picks the furnace zone of furnace-zone-drift (default 3) and burner-failure (default 2).
    */
   inject(type: GlassFailureType, rampSeconds = 600, zone?: number): void {
-    if (!isGlassFailureType(type)) throw simError("unknown-failure", `unknown failure type "${String(type)}"`);
-    if (typeof rampSeconds !== "number" || !Number.isFinite(rampSeconds) || rampSeconds < 0) {
-      throw simError("bad-ramp", "rampSeconds must be a finite number >= 0");
-    }
+    this.checkInject(type, rampSeconds);
     if (zone !== undefined && (!Number.isInteger(zone) || zone < 1 || zone > ZONES)) {
       throw simError("bad-zone", `zone must be an integer 1..${ZONES}`);
     }
@@ -358,19 +299,12 @@ export class GlassLine {
     this.failure = { type, zone: z - 1, rampMs: rampSeconds * 1000, elapsedMs: 0, fullForMs: 0 };
   }
 
-  clear(): void {
-    this.failure = undefined;
+  protected injectRandom(type: GlassFailureType, rampSeconds: number): void {
+    this.inject(type, rampSeconds, this.rng.int(1, ZONES));
   }
 
-  /** Maintenance stop: failure repaired at once, ribbon slowed (glass to cullet); then a restart (idle). */
-  startMaintenance(seconds = this.opts.maintenanceSeconds): void {
-    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-      throw simError("bad-duration", "maintenance seconds must be a finite number >= 0");
-    }
-    this.failure = undefined;
-    this.state = "maintenance";
-    this.stateLeftMs = seconds * 1000;
-  }
+  // Maintenance (startMaintenance, lib/sim/common/model.ts): failure repaired at once, ribbon slowed
+  // (glass to cullet); then a restart (idle).
 
   /** Switch a burner pair (1..6) on or off (a Modbus coil). */
   setBurner(zone: number, on: boolean): void {
@@ -433,35 +367,6 @@ export class GlassLine {
     return m;
   }
 
-  step(dtMs: number): GlassSample {
-    if (typeof dtMs !== "number" || !Number.isFinite(dtMs) || dtMs <= 0 || dtMs > MAX_STEP_MS) {
-      throw simError("bad-step", `step needs 0 < dtMs <= ${MAX_STEP_MS}, got ${String(dtMs)}`);
-    }
-    let left = dtMs;
-    while (left > 0) {
-      const dt = Math.min(left, MAX_SUBSTEP_MS);
-      this.advance(dt);
-      left -= dt;
-    }
-    this.last = this.sample();
-    return this.last;
-  }
-
-  private severity(): number {
-    const f = this.failure;
-    if (!f) return 0;
-    if (f.rampMs <= 0) return 1;
-    return clamp(f.elapsedMs / f.rampMs, 0, 1);
-  }
-
-  private sev(type: GlassFailureType): number {
-    return this.failure?.type === type ? this.severity() : 0;
-  }
-
-  private hourOfDay(): number {
-    return (this.ts / 3_600_000) % 24;
-  }
-
   /** Hall temperature: 22 degC +/- 6 over the day, warmest mid-afternoon. */
   private ambient(): number {
     return 22 + 6 * Math.sin((2 * Math.PI * (this.hourOfDay() - 9)) / 24);
@@ -486,24 +391,7 @@ export class GlassLine {
     return 0.4;
   }
 
-  private advance(dt: number): void {
-    this.tMs += dt;
-    if (!this.failure && this.state !== "maintenance" && this.opts.randomFailureRate > 0) {
-      const p = 1 - Math.exp((-this.opts.randomFailureRate * dt) / 3_600_000);
-      if (this.rng.next() < p) {
-        const [lo, hi] = this.opts.randomRampSeconds;
-        const type = this.rng.pick(GLASS_FAILURE_TYPES);
-        this.inject(type, this.rng.range(lo, hi), this.rng.int(1, ZONES));
-      }
-    }
-    if (this.failure) {
-      this.failure.elapsedMs += dt;
-      if (this.severity() >= 1) {
-        this.failure.fullForMs += dt;
-        const auto = this.opts.autoMaintenanceSeconds;
-        if (auto > 0 && this.failure.fullForMs >= auto * 1000) this.startMaintenance();
-      }
-    }
+  protected advanceUnit(dt: number): void {
     if (this.state !== "running") {
       this.stateLeftMs -= dt;
       if (this.stateLeftMs <= 0) {
@@ -605,7 +493,7 @@ export class GlassLine {
     return bits;
   }
 
-  private sample(): GlassSample {
+  protected sample(): GlassSample {
     const r = this.rng;
     const thick = this.sev("thickness-drift");
     const tin = this.sev("tin-bath-contamination");
@@ -689,87 +577,33 @@ export class GlassLine {
     // Dross on the O2 probe: the reading is unreliable once the contamination is well developed.
     if (tin > 0.7) quality.tin_o2_ppm = "uncertain";
     const sample: GlassSample = { id: this.id, ts: this.ts, values, quality };
-    if (this.opts.labels) {
-      const severity = this.severity();
-      sample.labels = {
-        anomaly: this.failure !== undefined && severity > 0,
-        failure_type: this.failure?.type ?? "none",
-        severity: round(severity, 4),
-      };
-    }
+    if (this.opts.labels) sample.labels = this.labelsNow();
     return sample;
   }
 }
 
 /** Line ids glass-01, glass-02, ... */
 export function lineIds(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `glass-${String(i + 1).padStart(2, "0")}`);
+  return unitIds("glass", n);
 }
 
 /** A set of float lines stepped together on one simulated clock. */
-export class GlassPlant {
+export class GlassPlant extends UnitGroup<GlassLine, GlassSample> {
   readonly lines: GlassLine[];
-  readonly labels: boolean;
-  private readonly byId = new Map<string, GlassLine>();
 
   constructor(options: GlassPlantOptions = {}) {
-    const ids = Array.isArray(options.lines) ? options.lines : lineIds(options.lines ?? 1);
-    if (ids.length < 1 || ids.length > 100) throw simError("bad-lines", "between 1 and 100 lines");
-    const seed = options.seed ?? 1;
-    if (!Number.isInteger(seed)) throw simError("bad-seed", "seed must be an integer");
-    const rate = options.randomFailureRate ?? 0;
-    if (!Number.isFinite(rate) || rate < 0) throw simError("bad-rate", "randomFailureRate must be >= 0");
-    const ramp = options.randomRampSeconds ?? [300, 1800];
-    if (!(ramp[0] >= 0 && ramp[1] >= ramp[0])) throw simError("bad-ramp", "randomRampSeconds must be [min, max]");
-    const opts: Opts = {
-      startTs: options.startTs ?? DEFAULT_START_TS,
-      labels: options.labels ?? false,
-      randomFailureRate: rate,
-      randomRampSeconds: ramp,
-      maintenanceSeconds: options.maintenanceSeconds ?? 900,
-      autoMaintenanceSeconds: options.autoMaintenanceSeconds ?? 1800,
-    };
-    if (!Number.isFinite(opts.startTs)) throw simError("bad-start", "startTs must be epoch ms");
-    this.labels = opts.labels;
-    this.lines = ids.map((id) => {
-      if (typeof id !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
-        throw simError("bad-lines", `bad line id "${String(id)}"`);
-      }
-      if (this.byId.has(id)) throw simError("bad-lines", `duplicate line id "${id}"`);
-      const l = new GlassLine(id, seed, opts);
-      this.byId.set(id, l);
-      return l;
-    });
-  }
-
-  get(id: string): GlassLine {
-    const l = this.byId.get(id);
-    if (!l) throw simError("unknown-line", `no line "${String(id)}"`);
-    return l;
-  }
-
-  has(id: string): boolean {
-    return this.byId.has(id);
-  }
-
-  step(dtMs: number): GlassSample[] {
-    return this.lines.map((l) => l.step(dtMs));
+    super(
+      Array.isArray(options.lines) ? options.lines : lineIds(options.lines ?? 1),
+      options,
+      { unit: "line", units: "lines", maxUnits: 100, maintenanceSeconds: 900 },
+      (id, _i, seed, opts) => new GlassLine(id, seed, opts),
+    );
+    this.lines = this.units;
   }
 }
 
-export function glassLabelValues(labels: GlassLabels): Record<string, TagValue> {
-  return {
-    label_anomaly: labels.anomaly,
-    label_failure_type: labels.failure_type,
-    label_severity: labels.severity,
-  };
-}
+/** Ground-truth labels as record values (label_anomaly, label_failure_type, label_severity). */
+export const glassLabelValues: (labels: GlassLabels) => Record<string, TagValue> = labelRecordValues;
 
 /** A sample as a LineGuard record (docs/record.md): source = line id. */
-export function glassSampleToRecord(s: GlassSample): RecordPayload {
-  const values: Record<string, TagValue> = { ...s.values };
-  if (s.labels) Object.assign(values, glassLabelValues(s.labels));
-  const rec: RecordPayload = { source: s.id, ts: s.ts, values };
-  if (Object.keys(s.quality).length > 0) rec.quality = { ...s.quality } as Record<string, Quality>;
-  return rec;
-}
+export const glassSampleToRecord: (s: GlassSample) => RecordPayload = sampleRecord;

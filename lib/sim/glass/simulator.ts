@@ -5,7 +5,7 @@
  * second, controlled through the HTTP API, the OPC UA methods or code. Mirrors CncSimulator.
  */
 import { LineGuardError } from "../../errors";
-import { checkRate } from "../cnc/simulator";
+import { LiveSimulator, lastSampleStatus } from "../common/tick-loop";
 import type { DefectClass, RibbonCamera } from "../camera/render";
 import type { CameraServer } from "../camera/server";
 import {
@@ -56,7 +56,6 @@ export interface GlassSimulatorOptions extends GlassPlantOptions {
 }
 
 export const DEFAULT_CAMERA_PORT = 8091;
-const MAX_CATCH_UP_MS = 24 * 3600 * 1000;
 const CAMERA_SYNC_MS = 1000;
 
 function lineStatus(l: GlassLine): LineStatus {
@@ -68,11 +67,11 @@ function lineStatus(l: GlassLine): LineStatus {
     failure: f ? { ...f } : null,
     defectRates: l.defectRateMultipliers(),
     ribbonSpeed: l.ribbonSpeed(),
-    ...(last ? { ts: last.ts, values: { ...last.values, ...(last.labels ? { labels: last.labels } : {}) } } : {}),
+    ...lastSampleStatus(last),
   };
 }
 
-export class GlassSimulator implements GlassSimControl {
+export class GlassSimulator extends LiveSimulator<GlassSample> implements GlassSimControl {
   readonly plant: GlassPlant;
   readonly modbus: GlassModbusServer | undefined;
   readonly opcua: GlassOpcuaServer | undefined;
@@ -82,19 +81,12 @@ export class GlassSimulator implements GlassSimControl {
   cameraServer: CameraServer | undefined;
   private readonly cameraOpts: GlassCameraOptions | undefined;
   private readonly cameraLine: GlassLine | undefined;
-  private rate: number;
-  private running = false;
-  private started = false;
-  private timer: NodeJS.Timeout | undefined;
-  private simNow = 0;
   private lastCameraSync = -Infinity;
   private readonly onSamples: ((samples: GlassSample[]) => void) | undefined;
-  private ticks = 0;
 
   constructor(opts: GlassSimulatorOptions = {}) {
-    this.rate = checkRate(opts.rate ?? 1);
-    this.simNow = opts.startTs ?? Date.now();
-    this.plant = new GlassPlant({ ...opts, startTs: this.simNow });
+    super(opts.rate ?? 1, opts.startTs ?? Date.now());
+    this.plant = new GlassPlant({ ...opts, startTs: this.clock.simNow });
     this.modbus = opts.modbus === false ? undefined : new GlassModbusServer(this.plant, opts.modbus ?? {});
     this.opcua = opts.opcua === false ? undefined : new GlassOpcuaServer(this.plant, opts.opcua ?? {});
     this.http = opts.http === false ? undefined : new GlassHttpControlServer(this, opts.http ?? {});
@@ -105,24 +97,24 @@ export class GlassSimulator implements GlassSimControl {
     this.onSamples = opts.onSamples;
   }
 
-  get tickCount(): number {
-    return this.ticks;
+  protected stepModel(dtMs: number): GlassSample[] {
+    return this.plant.step(dtMs);
   }
 
-  /** Start the servers, then the data. Stops what it started when one of them fails. */
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    try {
-      await this.modbus?.start();
-      await this.opcua?.start();
-      await this.startCamera();
-      await this.http?.start();
-    } catch (err) {
-      await this.stop().catch(() => undefined);
-      throw err;
-    }
-    this.resume();
+  protected publish(samples: GlassSample[]): void {
+    this.modbus?.update(samples);
+    this.opcua?.update(samples);
+    this.syncCamera();
+    this.onSamples?.(samples);
+  }
+
+  protected startSteps() {
+    return [() => this.modbus?.start(), () => this.opcua?.start(), () => this.startCamera(), () => this.http?.start()];
+  }
+
+  /** A failed start stops what started, quietly: the start's error is the one reported. */
+  protected override rollback(): Promise<void> {
+    return this.stop().catch(() => undefined);
   }
 
   private async startCamera(): Promise<void> {
@@ -150,59 +142,10 @@ export class GlassSimulator implements GlassSimControl {
     this.syncCamera(true);
   }
 
-  async stop(): Promise<void> {
-    this.pause();
-    this.started = false;
+  protected stopServers() {
     const cam = this.cameraServer;
     this.cameraServer = undefined;
-    const results = await Promise.allSettled([
-      this.http?.stop(),
-      cam?.close(),
-      this.opcua?.stop(),
-      this.modbus?.stop(),
-    ]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-  }
-
-  resume(): void {
-    if (this.running) return;
-    this.running = true;
-    const now = Date.now();
-    this.catchUp(now - 1000 / this.rate);
-    try {
-      this.tick(Math.max(1, now - this.simNow));
-    } catch {
-      // a listener failed; the simulation keeps going
-    }
-    this.schedule();
-  }
-
-  pause(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  setRate(rate: unknown): number {
-    this.rate = checkRate(rate);
-    if (this.running) {
-      if (this.timer) clearTimeout(this.timer);
-      this.schedule();
-    }
-    return this.rate;
-  }
-
-  /** Step once by `dtMs` (default one period) and publish; the loop calls this, tests may too. */
-  tick(dtMs = 1000 / this.rate): GlassSample[] {
-    const samples = this.plant.step(dtMs);
-    this.simNow += dtMs;
-    this.ticks++;
-    this.modbus?.update(samples);
-    this.opcua?.update(samples);
-    this.syncCamera();
-    this.onSamples?.(samples);
-    return samples;
+    return [this.http?.stop(), cam?.close(), this.opcua?.stop(), this.modbus?.stop()];
   }
 
   /** Camera class rates and ribbon speed from the model, once per simulated second. */
@@ -210,45 +153,11 @@ export class GlassSimulator implements GlassSimControl {
     const cam = this.camera;
     const line = this.cameraLine;
     if (!cam || !line) return;
-    if (!force && this.simNow - this.lastCameraSync < CAMERA_SYNC_MS) return;
-    this.lastCameraSync = this.simNow;
+    const now = this.clock.simNow;
+    if (!force && now - this.lastCameraSync < CAMERA_SYNC_MS) return;
+    this.lastCameraSync = now;
     cam.setClassRates(line.defectRateMultipliers());
     cam.setRibbonSpeed(line.ribbonSpeed());
-  }
-
-  private catchUp(until: number): void {
-    const gap = Math.min(until - this.simNow, MAX_CATCH_UP_MS);
-    if (gap > 0) {
-      this.plant.step(gap);
-      this.simNow += gap;
-    }
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    const due = this.simNow + 1000 / this.rate;
-    this.timer = setTimeout(() => this.loop(), Math.max(0, due - Date.now()));
-  }
-
-  private loop(): void {
-    this.timer = undefined;
-    if (!this.running) return;
-    const period = 1000 / this.rate;
-    const now = Date.now();
-    let due = Math.floor((now - this.simNow) / period);
-    const maxBurst = Math.max(2, Math.ceil(this.rate / 4));
-    if (due > maxBurst) {
-      this.catchUp(now - period);
-      due = 1;
-    }
-    for (let i = 0; i < due && this.running; i++) {
-      try {
-        this.tick(period);
-      } catch {
-        // a listener failed; the simulation keeps going
-      }
-    }
-    this.schedule();
   }
 
   // GlassSimControl
@@ -273,8 +182,8 @@ export class GlassSimulator implements GlassSimControl {
     if (this.cameraServer) endpoints.camera = this.cameraServer.url;
     if (this.http) endpoints.http = this.http.url;
     return {
-      running: this.running,
-      rate: this.rate,
+      running: this.clock.running,
+      rate: this.clock.rate,
       lines: this.plant.lines.map(lineStatus),
       endpoints,
       camera: this.cameraStatus(),
