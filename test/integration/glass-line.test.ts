@@ -39,14 +39,13 @@ const FAILURE = { type: "lehr-cooling-fault", rampSeconds: 30 };
 /** Healthy windows (outside a firing reversal) scored before the injection. */
 const HEALTHY_WINDOWS = 40;
 const DETECT_WITHIN_MS = 150_000;
-/** The classes drawn into the camera frames, 3 of each (POST /camera/inject). */
-const CAMERA_CLASSES = ["crack", "bubble"];
+/** The classes drawn into the camera frames, 3 of each (POST /camera/inject): all five of the model. */
+const CAMERA_CLASSES = ["crack", "bubble", "stone", "scratch", "tin_drip"];
 /**
- * Of the 3 injected, at least this many of the class in one frame. 1 for the interim model (runs found
- * 2/3 cracks and 1-2/3 bubbles in the best frame, none of either class in any frame before); raise to
- * 2 with the final model.
+ * Of the 3 injected, at least this many of the class in one frame (the injected defects enter the view
+ * together; one may be partly out of the frame or overlap another).
  */
-const MIN_FOUND = 1;
+const MIN_FOUND = 2;
 /** Frames of this long after an injection count for it (the defects cross the view in a few frames). */
 const SETTLE_MS = 5000;
 
