@@ -28,6 +28,22 @@ class ScriptedTransport implements Transport<Item> {
   }
 }
 
+/** A transport whose first send() waits until release() (a batch held in flight, no timing involved). */
+class HeldTransport extends ScriptedTransport {
+  held = false;
+  private releaseFirst: (() => void) | undefined;
+  override send(batch: Item[]): Promise<void> {
+    if (this.held) return super.send(batch);
+    this.held = true;
+    return new Promise<void>((resolve) => {
+      this.releaseFirst = resolve;
+    }).then(() => super.send(batch));
+  }
+  release(): void {
+    this.releaseFirst?.();
+  }
+}
+
 const items = (from: number, n: number): Item[] => Array.from({ length: n }, (_, i) => ({ n: from + i, bytes: 10 }));
 const fast = { initialMs: 1, maxMs: 5, multiplier: 2, factor: 0 };
 
@@ -72,18 +88,19 @@ describe("lib/sinks/writer", () => {
   });
 
   it("drops the oldest (never the in-flight batch) when the backlog is full, and counts it", async () => {
-    const t = new ScriptedTransport(["retriable", "retriable", "retriable"]);
+    const t = new HeldTransport(["retriable"]);
     const w = new BatchWriter({
       transport: t,
       backlog: new MemoryBacklog<Item>({ maxItems: 4, policy: "drop-oldest" }),
       batchSize: 2,
       lingerMs: 0,
-      retry: { initialMs: 20, maxMs: 20, multiplier: 1, factor: 0 },
+      retry: { initialMs: 1, maxMs: 1, multiplier: 1, factor: 0 },
     });
     const first = acceptP(w, items(0, 2));
-    await new Promise((r) => setTimeout(r, 5)); // batch [0,1] is in flight / retrying
+    while (!t.held) await new Promise((r) => setImmediate(r)); // batch [0,1] is in flight (held)
     const second = acceptP(w, items(2, 2));
     const third = acceptP(w, items(4, 2)); // full: drops 2,3 (not the in-flight 0,1)
+    t.release(); // [0,1] fails once (retriable), is retried and delivered, then [4,5]
     const [e1, e2, e3] = await Promise.all([first, second, third]);
     assert.equal(e1, undefined);
     assert.match(String(e2?.message), /dropped/);
