@@ -3,7 +3,8 @@
  * the anomaly node runs (lib/inference/anomaly.ts, onnxruntime-node in a worker thread). A copy of
  * models/lstm-ae-cnc/evaluate.ts for the glass simulator (lib/sim/glass).
  *
- *   node dist/models/lstm-ae-glass/evaluate.js [modelDir] [--hours 3] [--seed 1000] [--calibrate 99.9]
+ *   node dist/models/lstm-ae-glass/evaluate.js [modelDir] [--hours 3] [--seed 1000] [--calibrate 99.999]
+ *        [--val-lines 48] [--val-hours 3] [--val-stride 1] [--val-seed 500]
  *
  * For each failure pattern: a plant of 3 lines (seeds unlike training's), the failure injected on
  * glass-01 after 1 h with a 30 min ramp, 1 Hz, windows every 4 samples. Reported:
@@ -18,8 +19,11 @@
  * Writes <modelDir>/report.json and report.md.
  *
  * --calibrate P first sets the manifest's threshold to the P-th percentile of window scores on a
- * separate validation run (normal operation only, 3 lines, 6 h, seed --val-seed, default 500),
- * never on the holdout: training-window scores are in-sample and too low for a threshold.
+ * separate validation run (normal operation only, --val-lines lines (default 3), --val-hours h
+ * (default 6), a window every --val-stride s (default 4), seed --val-seed, default 500), never on the
+ * holdout: training-window scores are in-sample and too low for a threshold. build.sh uses p99.999 of
+ * 48 lines x 3 h, every window: 48 furnaces the model has not seen (each has its own character) and
+ * 432 firing reversals.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -112,9 +116,15 @@ async function runPattern(scorer: AnomalyScorer, type: GlassFailureType, seed: n
 const results: Win[] = [];
 
 /** Scores of every window of a normal-only run (validation data for the threshold). */
-async function normalScores(scorer: AnomalyScorer, seed: number, hours: number): Promise<number[]> {
+async function normalScores(
+  scorer: AnomalyScorer,
+  seed: number,
+  hours: number,
+  lines: number,
+  stride: number,
+): Promise<number[]> {
   const m = scorer.manifest;
-  const fleet = new GlassPlant({ lines: 3, seed });
+  const fleet = new GlassPlant({ lines, seed });
   const hist = new Map<string, number[][]>();
   const pending: Array<Promise<number>> = [];
   const scores: number[] = [];
@@ -124,7 +134,7 @@ async function normalScores(scorer: AnomalyScorer, seed: number, hours: number):
       if (!h) hist.set(s.id, (h = []));
       h.push(m.features.map((f) => Number((s.values as unknown as Record<string, number>)[f])));
       if (h.length > m.window) h.shift();
-      if (h.length === m.window && i % STRIDE === 0) {
+      if (h.length === m.window && i % stride === 0) {
         pending.push(scorer.score({ source: s.id, tags: m.features, data: h.map((r) => [...r]) }).then((r) => r.score));
       }
     }
@@ -142,12 +152,17 @@ async function main(): Promise<void> {
   if (calibrate !== "") {
     const p = Number(calibrate);
     const valSeed = Number(opt("val-seed", "500"));
-    const scores = await normalScores(scorer, valSeed, 6);
+    const valHours = Number(opt("val-hours", "6"));
+    const valLines = Number(opt("val-lines", "3"));
+    const valStride = Number(opt("val-stride", String(STRIDE)));
+    const scores = await normalScores(scorer, valSeed, valHours, valLines, valStride);
     const threshold = calibrateThreshold(scores, { kind: "percentile", p });
     const file = path.join(modelDir, "manifest.json");
     const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
     manifest.threshold = threshold;
-    manifest.thresholdSource = `p${p} of ${scores.length} window scores on a validation run (normal operation, 3 lines, 6 h, seed ${valSeed})`;
+    manifest.thresholdSource =
+      `p${p} of ${scores.length} window scores on a validation run (normal operation, ${valLines} lines, ` +
+      `${valHours} h, windows every ${valStride} s, ${valLines * Math.floor((valHours * 60) / 20)} firing reversals, seed ${valSeed})`;
     fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + "\n");
     scorer.threshold = threshold;
     process.stdout.write(`threshold set to ${threshold.toFixed(4)} (p${p} of validation scores)\n`);

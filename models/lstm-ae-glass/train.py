@@ -65,12 +65,13 @@ class LstmAE(nn.Module):
         return self.out(y)
 
 
-def read_series(path, features):
-    """line_id -> float32 array [n, F] in time order."""
+def read_series(paths, features):
+    """(file, line_id) -> float32 array [n, F] in time order; one CSV path or a list of them."""
     rows = {}
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            rows.setdefault(r["line_id"], []).append((int(r["ts_ms"]), [float(r[c]) for c in features]))
+    for k, path in enumerate([paths] if isinstance(paths, str) else paths):
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                rows.setdefault(f"{k}:{r['line_id']}", []).append((int(r["ts_ms"]), [float(r[c]) for c in features]))
     out = {}
     for m, rs in rows.items():
         rs.sort(key=lambda x: x[0])
@@ -78,20 +79,44 @@ def read_series(path, features):
     return out
 
 
-def windows(series, window, stride):
-    ws = []
+def reversal_dips(gas):
+    """[first, last] sample index of each firing reversal: gas flow below 80 % of its running level."""
+    dips, start, level = [], -1, float(gas[0])
+    for i, g in enumerate(gas):
+        if g < 0.8 * level:
+            if start < 0:
+                start = i
+        else:
+            if start >= 0:
+                dips.append((start, i - 1))
+            start = -1
+            level += (float(g) - level) * 0.02
+    return dips
+
+
+def windows(series, window, stride, rev_stride=0):
+    """Windows every `stride` samples; with rev_stride > 0 also every `rev_stride` samples among the
+    windows that overlap a firing reversal (oversampling the furnace's sharpest normal transient)."""
+    ws, extra = [], 0
+    gas_col = FEATURES.index("gas_flow")
     for arr in series.values():
         for s in range(0, len(arr) - window + 1, stride):
             ws.append(arr[s : s + window])
-    return np.stack(ws)
+        if rev_stride > 0:
+            for a, b in reversal_dips(arr[:, gas_col]):
+                for s in range(max(0, a - window + 1), min(b, len(arr) - window) + 1, rev_stride):
+                    ws.append(arr[s : s + window])
+                    extra += 1
+    return np.stack(ws), extra
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True, help="training CSV (normal operation)")
+    ap.add_argument("--data", required=True, nargs="+", help="training CSV(s) (normal operation)")
     ap.add_argument("--out", required=True, help="model folder to write")
     ap.add_argument("--window", type=int, default=32)
     ap.add_argument("--stride", type=int, default=4)
+    ap.add_argument("--rev-stride", type=int, default=0, help="extra windows over each firing reversal, every N samples (0: none)")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -111,12 +136,14 @@ def main():
     mean = allrows.mean(axis=0)
     std = allrows.std(axis=0)
     std[std < 1e-6] = 1.0
-    x = (windows(series, a.window, a.stride) - mean) / std
-    x = torch.from_numpy(x.astype(np.float32))
-    print(f"{len(series)} lines, {len(allrows)} rows, {len(x)} windows of {a.window} x {len(FEATURES)}")
+    w, extra = windows(series, a.window, a.stride, a.rev_stride)
+    x = torch.from_numpy(((w - mean) / std).astype(np.float32))
+    print(f"{len(series)} lines, {len(allrows)} rows, {len(x)} windows of {a.window} x {len(FEATURES)} ({extra} over reversals)")
 
     model = LstmAE(len(FEATURES), a.window)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    # the last quarter of the epochs at a third of the learning rate: a finer fit of the sharp transients
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[max(1, (3 * a.epochs) // 4)], gamma=1 / 3)
     gen = torch.Generator().manual_seed(a.seed)
     for epoch in range(a.epochs):
         model.train()
@@ -129,7 +156,8 @@ def main():
             loss.backward()
             opt.step()
             total += loss.item() * len(xb)
-        print(f"epoch {epoch + 1}/{a.epochs}: loss {total / len(x):.5f}")
+        sched.step()
+        print(f"epoch {epoch + 1}/{a.epochs}: loss {total / len(x):.5f}", flush=True)
 
     model.eval()
     with torch.no_grad():
@@ -158,13 +186,16 @@ def main():
         "input": "input",
         "output": "output",
         "training": {
-            "data": os.path.basename(a.data),
+            "data": [os.path.basename(d) for d in a.data],
+            "lines": len(series),
             "rows": int(len(allrows)),
             "windows": int(len(x)),
             "stride": a.stride,
+            "reversalStride": a.rev_stride,
+            "reversalWindows": int(extra),
             "epochs": a.epochs,
             "seed": a.seed,
-            "threshold": f"p{a.percentile} of training window scores",
+            "threshold": f"p{a.percentile} of training window scores (initial; evaluate.ts --calibrate replaces it, see thresholdSource)",
             "torch": torch.__version__,
             "seconds": round(time.time() - t0, 1),
         },

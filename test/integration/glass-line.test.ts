@@ -7,14 +7,14 @@
  * detect node (Kafka lineguard.glass.defects, InfluxDB glass_defects), and that a lehr cooling fault
  * injected through the API is flagged while the healthy windows before it are not.
  *
- * Healthy windows are counted honestly: the model's known weak spot is the furnace's firing reversal
- * (every 20 minutes the fuel drops to 40 % for 25 s; models/lstm-ae-glass/README.md). Its phase
- * follows the wall clock, so a run may or may not see one. A window that covers a reversal is
- * recognised from its own features (gas_flow min < 85 % of max; windows clear of a reversal stay
- * above 90 %, the reversal itself goes down to about 50 %): alarms outside reversals are asserted (at
- * most 1, or 2 % of the windows), alarms in reversal windows are printed, not asserted. An offline
- * scan of 8 seeds x 41 min of normal operation found no alarm outside such windows and 0 to 52
- * flagged windows per reversal.
+ * Healthy windows are counted honestly: the model's weak spot was the furnace's firing reversal (every
+ * 20 minutes the fuel drops to 40 % for 25 s; models/lstm-ae-glass/README.md). Its phase follows the
+ * wall clock, so a run may or may not see one. A window that covers a reversal is recognised from its
+ * own features (gas_flow min < 85 % of max; windows clear of a reversal stay above 90 %, the reversal
+ * itself goes down to about 50 %) and reported apart. Model 1.1.0 was trained on reversal windows: an
+ * offline scan of 8 seeds x 3 lines x 6 h of normal operation flagged 8 of 517,656 windows (1 of 424
+ * reversals), so false alarms are asserted over all healthy windows, reversals included (at most 1,
+ * or 2 % of the windows).
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
@@ -26,6 +26,10 @@ import { freePort } from "../../lib/sim/cnc/net";
 import { eventually, requireService, uniqueName } from "../support/integration";
 import { influxQuery, services } from "../support/services";
 
+/** The shipped glass model's manifest: the flow must score with its threshold. */
+const MANIFEST = JSON.parse(
+  fs.readFileSync(path.join(repoRoot(), "models", "lstm-ae-glass", "manifest.json"), "utf8"),
+) as { threshold: number };
 const TOPIC = "lineguard.glass";
 const DEFECTS_TOPIC = "lineguard.glass.defects";
 const LINE = "glass-01";
@@ -254,7 +258,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
       assert.equal(typeof first.values[tag], "number", tag);
     }
     assert.equal(typeof first.features?.gas_flow?.max, "number");
-    assert.ok(Math.abs(first.anomaly!.threshold - 0.716) < 0.001, `threshold ${first.anomaly!.threshold}`);
+    assert.ok(Math.abs(first.anomaly!.threshold - MANIFEST.threshold) < 1e-6, `threshold ${first.anomaly!.threshold}`);
 
     const since = `${started}ms`;
     await eventually(
@@ -371,7 +375,8 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
     assert.ok(first.anomaly!.score > first.anomaly!.threshold);
     const n = healthy.length - reversal.length;
     assert.ok(n >= HEALTHY_WINDOWS, `only ${n} healthy windows outside a reversal`);
-    assert.ok(falseAlarms.length <= Math.max(1, n * 0.02), `${falseAlarms.length} false alarms of ${n}`);
+    const alarms = falseAlarms.length + reversalAlarms.length;
+    assert.ok(alarms <= Math.max(1, healthy.length * 0.02), `${alarms} false alarms of ${healthy.length} windows`);
 
     // InfluxDB has the field anomaly = true for glass-01.
     await eventually(
