@@ -17,13 +17,12 @@
  * or 2 % of the windows).
  */
 import assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { Consumer, Kafka, logLevel } from "kafkajs";
+import type { Consumer } from "kafkajs";
 import { freePort } from "../../lib/sim/cnc/net";
-import { eventually, requireService, uniqueName } from "../support/integration";
+import { eventually, requireService } from "../support/integration";
+import { KafkaRecord, StartedLine, collectRecords, repoRoot, startReferenceLine } from "../support/reference-line";
 import { influxQuery, services } from "../support/services";
 
 /** The shipped glass model's manifest: the flow must score with its threshold. */
@@ -53,31 +52,8 @@ const MIN_FOUND = 2;
 /** Frames of this long after an injection count for it (the defects cross the view in a few frames). */
 const SETTLE_MS = 5000;
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) dir = path.dirname(dir);
-  return dir;
-}
-
 function log(text: string): void {
   console.log(`      [glass-line] ${text}`);
-}
-
-interface Anomaly {
-  score: number;
-  threshold: number;
-  anomaly: boolean;
-}
-
-interface KafkaRecord {
-  source: string;
-  ts: number;
-  values: Record<string, unknown>;
-  features?: Record<string, Record<string, number>>;
-  anomaly?: Anomaly;
-  detections?: Array<{ class: string; score: number; box: { x: number; y: number; w: number; h: number } }>;
-  /** wall-clock arrival in the test */
-  at: number;
 }
 
 /** The window covers a firing reversal (the fuel at 40 %): gas flow min well below its max. */
@@ -98,13 +74,12 @@ async function influxCount(q: string): Promise<number> {
 
 describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)", function () {
   this.timeout(300_000);
-  let child: ChildProcess | undefined;
-  let output = "";
-  let userDir = "";
+  let line: StartedLine | undefined;
+  const output = (): string => line?.output() ?? "";
   let consumer: Consumer | undefined;
   let simUrl = "";
   let base = "";
-  const started = Date.now();
+  let started = Date.now();
   const records: KafkaRecord[] = [];
   const defects: KafkaRecord[] = [];
 
@@ -120,9 +95,9 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
   }
 
   before(async function () {
+    started = Date.now();
     await requireService(this, "kafka");
     await requireService(this, "influxdb");
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "lg-glass-line-"));
     const [nrPort, modbusPort, opcuaPort, httpPort, cameraPort] = [
       await freePort(),
       await freePort(),
@@ -132,101 +107,37 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
     ];
     base = `http://127.0.0.1:${nrPort}`;
     simUrl = `http://127.0.0.1:${httpPort}`;
-
     // Listen on both topics first (new group, latest offsets): only this run's records count.
-    const kafka = new Kafka({
-      clientId: "lg-glass-line-test",
-      brokers: services.kafkaBrokers,
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        topics: [
-          { topic: TOPIC, numPartitions: 1 },
-          { topic: DEFECTS_TOPIC, numPartitions: 1 },
-        ],
-        waitForLeaders: true,
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    consumer = kafka.consumer({ groupId: uniqueName("lg-glass-line") });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPIC, DEFECTS_TOPIC], fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        try {
-          const v = JSON.parse(message.value?.toString("utf8") ?? "null") as KafkaRecord;
-          if (!v || typeof v.source !== "string" || !(v.ts >= started)) return;
-          (topic === DEFECTS_TOPIC ? defects : records).push({ ...v, at: Date.now() });
-        } catch {
-          // not a record: ignored
-        }
-      },
-    });
-
-    child = spawn(process.execPath, [path.join(repoRoot(), "scripts", "start.mjs")], {
-      env: {
-        ...process.env,
-        LINEGUARD_USER_DIR: userDir,
-        LINEGUARD_PORT: String(nrPort),
-        LINEGUARD_LINES: "glass",
-        LINEGUARD_MODBUS_HOST: "127.0.0.1",
-        LINEGUARD_MODBUS_PORT: String(modbusPort),
-        LINEGUARD_GLASS_OPCUA_PORT: String(opcuaPort),
-        LINEGUARD_GLASS_SIM_HTTP_PORT: String(httpPort),
-        LINEGUARD_CAMERA_PORT: String(cameraPort),
-        LINEGUARD_CAMERA_FPS: "2",
-        LINEGUARD_SIM_RATE: "1",
-        LINEGUARD_SIM_SEED: "42",
-        LINEGUARD_KAFKA_BROKERS: services.kafkaBrokers.join(","),
-        LINEGUARD_INFLUX_URL: services.influxUrl,
-        LINEGUARD_INFLUX_DB: services.influxDb,
-        LINEGUARD_INFLUX_TOKEN: services.influxToken,
-        // settings.cjs derives these from the ports above only when they are unset
-        LINEGUARD_GLASS_OPCUA_URL: "",
-        LINEGUARD_GLASS_SIM_URL: "",
-        LINEGUARD_CAMERA_URL: "",
-        LINEGUARD_NO_SIM: "",
-        LINEGUARD_RESET_FLOWS: "",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    await eventually(
-      () => {
-        if (child!.exitCode !== null) throw new Error(`npm start exited (${child!.exitCode})`);
-        return /dashboard:\s+http/.test(output);
-      },
-      90_000,
-      200,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${output.slice(-4000)}`);
+    consumer = await collectRecords("lg-glass-line", [TOPIC, DEFECTS_TOPIC], started, (topic, r) =>
+      (topic === DEFECTS_TOPIC ? defects : records).push(r),
+    );
+    line = await startReferenceLine("lg-glass-line", {
+      LINEGUARD_PORT: String(nrPort),
+      LINEGUARD_LINES: "glass",
+      LINEGUARD_MODBUS_HOST: "127.0.0.1",
+      LINEGUARD_MODBUS_PORT: String(modbusPort),
+      LINEGUARD_GLASS_OPCUA_PORT: String(opcuaPort),
+      LINEGUARD_GLASS_SIM_HTTP_PORT: String(httpPort),
+      LINEGUARD_CAMERA_PORT: String(cameraPort),
+      LINEGUARD_CAMERA_FPS: "2",
+      // settings.cjs derives these from the ports above only when they are unset
+      LINEGUARD_GLASS_OPCUA_URL: "",
+      LINEGUARD_GLASS_SIM_URL: "",
+      LINEGUARD_CAMERA_URL: "",
     });
     log(`npm start ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
   after(async () => {
     await consumer?.disconnect().catch(() => undefined);
-    if (child && child.exitCode === null && child.signalCode === null) {
-      // start.mjs stops Node-RED and the simulator process on SIGTERM and exits after them.
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child!.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    await line?.stop();
   });
 
   it("deploys the glass reference flow only, with the dashboard", async () => {
-    await eventually(() => /Started flows/.test(output), 30_000, 200).catch(() => {
-      throw new Error(`the flows did not start:\n${output.slice(-3000)}`);
+    await eventually(() => /Started flows/.test(output()), 30_000, 200).catch(() => {
+      throw new Error(`the flows did not start:\n${output().slice(-3000)}`);
     });
-    assert.doesNotMatch(output, /Waiting for missing types/);
+    assert.doesNotMatch(output(), /Waiting for missing types/);
     const flows = (await (await fetch(`${base}/flows`)).json()) as Array<{ type: string; label?: string }>;
     for (const type of ["modbus-in", "camera-in", "detect", "anomaly", "opcua-in"]) {
       assert.ok(
@@ -236,7 +147,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
     }
     const tabs = flows.filter((n) => n.type === "tab").map((n) => n.label);
     assert.deepEqual(tabs, ["Glass line"]);
-    const cred = fs.readFileSync(path.join(userDir, "flows_cred.json"), "utf8");
+    const cred = fs.readFileSync(path.join(line!.userDir, "flows_cred.json"), "utf8");
     assert.ok(!cred.includes(services.influxToken), "no secret on disk");
     const res = await fetch(`${base}/dashboard`);
     assert.equal(res.status, 200);
@@ -249,7 +160,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
       500,
     ).catch((err: Error) => {
       throw new Error(
-        `${err.message}; Kafka sources: ${[...new Set(records.map((r) => r.source))].join(",")}\n${output.slice(-3000)}`,
+        `${err.message}; Kafka sources: ${[...new Set(records.map((r) => r.source))].join(",")}\n${output().slice(-3000)}`,
       );
     });
     assert.ok(first);
@@ -281,7 +192,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
 
   it(`detects defects drawn into the camera frames (${CAMERA_CLASSES.join(", ")}: 3 each)`, async () => {
     await eventually(() => defects.some((r) => r.source === LINE), 60_000, 500).catch((err: Error) => {
-      throw new Error(`${err.message}: no defect records in Kafka ${DEFECTS_TOPIC}\n${output.slice(-3000)}`);
+      throw new Error(`${err.message}: no defect records in Kafka ${DEFECTS_TOPIC}\n${output().slice(-3000)}`);
     });
     const found: Record<string, number> = {};
     const results: string[] = [];
@@ -293,7 +204,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
       // The injected defects appear together, fully in view, in the next frame and travel across
       // the view for a few frames: the best frame of the next seconds shows how many were found.
       await eventually(() => defects.some((r) => r.ts >= injected + SETTLE_MS), 30_000, 250).catch((err: Error) => {
-        throw new Error(`${err.message}: no defect records after the injection\n${output.slice(-3000)}`);
+        throw new Error(`${err.message}: no defect records after the injection\n${output().slice(-3000)}`);
       });
       const after = defects.filter((r) => r.ts >= injected && r.ts < injected + SETTLE_MS);
       const counts = after.map((r) => classCount(r, cls));
@@ -359,7 +270,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
         .filter((r) => r.source === LINE && r.ts >= injected)
         .map((r) => `${r.anomaly?.score.toFixed(3)}${inReversal(r) ? "r" : ""}`);
       throw new Error(
-        `${err.message}; ${LINE} scores since the injection: ${scores.join(" ")}\n${output.slice(-3000)}`,
+        `${err.message}; ${LINE} scores since the injection: ${scores.join(" ")}\n${output().slice(-3000)}`,
       );
     });
     assert.ok(first);
