@@ -5,21 +5,17 @@ Run with Debian's python3-torch (1.13) and python3-onnx: /usr/bin/python3 (see R
 
   /usr/bin/python3 models/lstm-ae-cnc/train.py --data data/train.csv --out models/lstm-ae-cnc
 
-Input: a CSV from `lineguard-sim generate` (normal operation, no failures). Output: model.onnx
-(input "input" [batch, T, F] float32 -> output "output" [batch, T, F], dynamic batch axis) and
-manifest.json (features in order, window T, scaler mean/std, threshold, version, training facts).
-Deterministic for a seed on one machine (torch CPU, single thread).
+Input: CSV from `lineguard-sim generate` (normal operation, no failures). Output: model.onnx and
+manifest.json; the network, training loop and export are shared with the glass model
+(models/common/lstm_ae.py). Deterministic for a seed on one machine (torch CPU, single thread).
 """
 import argparse
-import csv
-import json
 import os
-import random
-import time
+import sys
 
-import numpy as np
-import torch
-from torch import nn
+sys.dont_write_bytecode = True  # no __pycache__ in models/common
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import lstm_ae  # noqa: E402
 
 FEATURES = [
     "spindle_speed",
@@ -34,134 +30,27 @@ FEATURES = [
 ]
 
 
-class LstmAE(nn.Module):
-    """Encoder LSTM -> latent vector -> repeated over time -> decoder LSTM -> per-step features."""
-
-    def __init__(self, n_features: int, window: int, hidden: int = 48, latent: int = 16):
-        super().__init__()
-        self.window = window
-        self.enc = nn.LSTM(n_features, hidden, batch_first=True)
-        self.to_latent = nn.Linear(hidden, latent)
-        self.from_latent = nn.Linear(latent, hidden)
-        self.dec = nn.LSTM(hidden, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, n_features)
-
-    def forward(self, x):
-        _, (h, _) = self.enc(x)
-        z = torch.tanh(self.to_latent(h[-1]))
-        d = self.from_latent(z).unsqueeze(1).repeat(1, self.window, 1)
-        y, _ = self.dec(d)
-        return self.out(y)
-
-
-def read_series(path, features):
-    """machine_id -> float32 array [n, F] in time order."""
-    rows = {}
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            rows.setdefault(r["machine_id"], []).append((int(r["ts_ms"]), [float(r[c]) for c in features]))
-    out = {}
-    for m, rs in rows.items():
-        rs.sort(key=lambda x: x[0])
-        out[m] = np.asarray([v for _, v in rs], dtype=np.float32)
-    return out
-
-
-def windows(series, window, stride):
-    ws = []
-    for arr in series.values():
-        for s in range(0, len(arr) - window + 1, stride):
-            ws.append(arr[s : s + window])
-    return np.stack(ws)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="training CSV (normal operation)")
-    ap.add_argument("--out", required=True, help="model folder to write")
-    ap.add_argument("--window", type=int, default=32)
-    ap.add_argument("--stride", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--percentile", type=float, default=99.5, help="threshold = this percentile of training scores")
-    ap.add_argument("--version", default="1.0.0")
+    lstm_ae.add_common_args(ap)
     a = ap.parse_args()
 
-    random.seed(a.seed)
-    np.random.seed(a.seed)
-    torch.manual_seed(a.seed)
-    torch.set_num_threads(1)
-
-    t0 = time.time()
-    series = read_series(a.data, FEATURES)
-    allrows = np.concatenate(list(series.values()))
-    mean = allrows.mean(axis=0)
-    std = allrows.std(axis=0)
-    std[std < 1e-6] = 1.0
-    x = (windows(series, a.window, a.stride) - mean) / std
-    x = torch.from_numpy(x.astype(np.float32))
+    t0, series, allrows, mean, std = lstm_ae.load(a, FEATURES, "machine_id")
+    x = lstm_ae.scale(lstm_ae.windows(series, a.window, a.stride), mean, std)
     print(f"{len(series)} machines, {len(allrows)} rows, {len(x)} windows of {a.window} x {len(FEATURES)}")
 
-    model = LstmAE(len(FEATURES), a.window)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    gen = torch.Generator().manual_seed(a.seed)
-    for epoch in range(a.epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for i in range(0, len(x), a.batch):
-            xb = x[perm[i : i + a.batch]]
-            opt.zero_grad()
-            loss = nn.functional.mse_loss(model(xb), xb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(xb)
-        print(f"epoch {epoch + 1}/{a.epochs}: loss {total / len(x):.5f}")
-
-    model.eval()
-    with torch.no_grad():
-        scores = torch.cat([((model(x[i : i + 1024]) - x[i : i + 1024]) ** 2).mean(dim=(1, 2)) for i in range(0, len(x), 1024)])
-    threshold = float(np.percentile(scores.numpy(), a.percentile))
-    print(f"training scores: median {float(scores.median()):.4f}, p{a.percentile} {threshold:.4f}")
-
-    os.makedirs(a.out, exist_ok=True)
-    dummy = torch.zeros(2, a.window, len(FEATURES))
-    torch.onnx.export(
-        model,
-        dummy,
-        os.path.join(a.out, "model.onnx"),
-        input_names=["input"],
-        output_names=["output"],
-        dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-        opset_version=13,
-    )
-    manifest = {
-        "name": "lstm-ae-cnc",
-        "version": a.version,
-        "features": FEATURES,
-        "window": a.window,
-        "scaler": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},
-        "threshold": threshold,
-        "input": "input",
-        "output": "output",
-        "training": {
-            "data": os.path.basename(a.data),
-            "rows": int(len(allrows)),
-            "windows": int(len(x)),
-            "stride": a.stride,
-            "epochs": a.epochs,
-            "seed": a.seed,
-            "threshold": f"p{a.percentile} of training window scores",
-            "torch": torch.__version__,
-            "seconds": round(time.time() - t0, 1),
-        },
+    model, threshold = lstm_ae.fit(a, x)
+    training = {
+        "data": os.path.basename(a.data),
+        "rows": int(len(allrows)),
+        "windows": int(len(x)),
+        "stride": a.stride,
+        "epochs": a.epochs,
+        "seed": a.seed,
+        "threshold": f"p{a.percentile} of training window scores",
     }
-    with open(os.path.join(a.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print(f"wrote {a.out}/model.onnx and manifest.json ({time.time() - t0:.1f} s)")
+    lstm_ae.export(model, a, "lstm-ae-cnc", FEATURES, mean, std, threshold, training, t0)
 
 
 if __name__ == "__main__":

@@ -9,21 +9,14 @@
  * Seed k runs a plant of --lines lines from seed0 + k, starting at hour (3 + 4k) mod 24 of the day so
  * the hall temperature cycle is covered. A firing reversal is found from the data itself (gas flow
  * below 80 % of its running level); a window belongs to a reversal when it overlaps the dip or the
- * 5 minutes after it (the furnace zones recover with a 3 min time constant).
+ * 5 minutes after it (the furnace zones recover with a 3 min time constant). Argument parsing,
+ * percentiles and window scoring are shared with evaluate.ts: models/common/evaluate-lib.ts.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { AnomalyScorer, readModelDir } from "../../lib/inference/anomaly";
 import { GLASS_FAILURE_TYPES, GlassPlant, LINE_STATE_CODES } from "../../lib/sim/glass/model";
+import { InFlight, featureRow, parseCli, percentile, runMain, scoreWindow, writeJson } from "../common/evaluate-lib";
 
-const args = process.argv.slice(2);
-const opt = (name: string, d: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : d;
-};
-const modelDir = path.resolve(
-  args[0] && !args[0].startsWith("--") ? args[0] : path.join(__dirname, "..", "..", "..", "models", "lstm-ae-glass"),
-);
+const { modelDir, opt, has } = parseCli(process.argv.slice(2), __dirname, "lstm-ae-glass");
 const SEEDS = Number(opt("seeds", "6"));
 const SEED0 = Number(opt("seed0", "2000"));
 const HOURS = Number(opt("hours", "2"));
@@ -46,7 +39,7 @@ async function runSeed(scorer: AnomalyScorer, seed: number, startHour: number): 
   const T = m.window;
   const plant = new GlassPlant({ lines: LINES, seed, startTs: Date.UTC(2025, 0, 6, startHour, 0, 0) });
   const runs = new Map<string, LineRun & { rows: number[][]; level: number; inDip: number }>();
-  const pending: Array<Promise<void>> = [];
+  const inFlight = new InFlight<void>();
   for (let i = 0; i < HOURS * 3600; i++) {
     for (const s of plant.step(1000)) {
       let r = runs.get(s.id);
@@ -60,28 +53,18 @@ async function runSeed(scorer: AnomalyScorer, seed: number, startHour: number): 
         r.inDip = -1;
         r.level += (gas - r.level) * 0.02;
       }
-      r.rows.push(m.features.map((f) => Number((s.values as unknown as Record<string, number>)[f])));
+      r.rows.push(featureRow(s.values, m.features));
       if (r.rows.length > T) r.rows.shift();
       if (r.rows.length === T) {
         const run = r;
         const end = i;
-        pending.push(
-          scorer
-            .score({ source: s.id, tags: m.features, data: r.rows.map((x) => [...x]) })
-            .then((res) => void run.windows.push({ end, score: res.score })),
-        );
+        inFlight.add(scoreWindow(scorer, s.id, r.rows).then((score) => void run.windows.push({ end, score })));
       }
     }
-    if (pending.length >= 2048) await Promise.all(pending.splice(0));
+    await inFlight.drainIfFull();
   }
-  await Promise.all(pending);
+  await inFlight.all();
   return [...runs.values()].map((r) => ({ windows: r.windows, dips: r.dips }));
-}
-
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * (s.length - 1)))]!;
 }
 
 /**
@@ -101,11 +84,10 @@ async function detect(scorer: AnomalyScorer, thr: number, rampS: number): Promis
       for (let i = 0; i < inject + 900 && found === undefined; i++) {
         if (i === inject) plant.get("glass-01").inject(type, rampS);
         const s = plant.step(1000)[0]!;
-        rows.push(m.features.map((f) => Number((s.values as unknown as Record<string, number>)[f])));
+        rows.push(featureRow(s.values, m.features));
         if (rows.length > T) rows.shift();
         if (i >= inject && rows.length === T) {
-          const r = await scorer.score({ source: s.id, tags: m.features, data: rows.map((x) => [...x]) });
-          if (r.score > thr) found = i - inject + 1;
+          if ((await scoreWindow(scorer, s.id, rows)) > thr) found = i - inject + 1;
         }
       }
       delays.push(found === undefined ? ">900" : String(found));
@@ -157,7 +139,7 @@ async function main(): Promise<void> {
           if (hit) outside++;
         }
       }
-      if (args.includes("--per-line")) {
+      if (has("per-line")) {
         const rev = run.windows.filter((w) => run.dips.some(([a, b]) => w.end - T + 1 <= b + TAIL_S && w.end >= a - 1));
         const max = (xs: Scored[]) => xs.reduce((a, w) => Math.max(a, w.score), 0).toFixed(3);
         process.stderr.write(
@@ -194,22 +176,19 @@ async function main(): Promise<void> {
       windows: outsideN,
       flagged: outside,
       max: otherScores.reduce((a, b) => Math.max(a, b), 0),
-      p999: pct(otherScores, 99.9),
+      p999: percentile(otherScores, 99.9),
     },
     reversalWindows: {
       windows: revScores.length,
       max: revScores.reduce((a, b) => Math.max(a, b), 0),
-      p99: pct(revScores, 99),
-      p999: pct(revScores, 99.9),
+      p99: percentile(revScores, 99),
+      p999: percentile(revScores, 99.9),
     },
     flaggedByDipOffset: Object.fromEntries([...byOffset.entries()].sort((a, b) => a[0] - b[0])),
   };
   process.stdout.write(JSON.stringify(res, null, 1) + "\n");
   const out = opt("json", "");
-  if (out) fs.writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
+  if (out) writeJson(out, res);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`scan failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain("scan", main);
