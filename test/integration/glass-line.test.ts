@@ -153,7 +153,7 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
     assert.equal(res.status, 200);
   });
 
-  it("writes scored glass-01 records to Kafka and InfluxDB (glass, glass_opcua)", async () => {
+  it("writes scored glass-01 records (PLC and OPC UA paths) to Kafka and InfluxDB (glass, glass_opcua)", async () => {
     const first = await eventually<KafkaRecord | undefined>(
       () => records.find((r) => r.source === LINE && typeof r.anomaly?.score === "number"),
       120_000,
@@ -180,11 +180,19 @@ describe("integration: the glass reference flow (npm start -> Kafka + InfluxDB)"
     );
     await eventually(
       async () =>
-        (await influxCount(`SELECT count(furnace_t1) FROM glass_opcua WHERE source = '${LINE}' AND time >= ${since}`)) >
-        0,
+        (await influxCount(
+          `SELECT count(furnace_t1) FROM glass_opcua WHERE source = '${LINE}/opcua' AND time >= ${since}`,
+        )) > 0,
       60_000,
       1000,
     );
+    // The OPC UA view is scored too (its own features window, the same anomaly node).
+    const viaOpcua = await eventually<KafkaRecord | undefined>(
+      () => records.find((r) => r.source === `${LINE}/opcua` && typeof r.anomaly?.score === "number"),
+      60_000,
+      500,
+    );
+    assert.ok(viaOpcua);
     const opcua = await influxCount(`SELECT count(furnace_t1) FROM glass_opcua WHERE time >= ${since}`);
     const scored = await influxCount(`SELECT count(anomaly_score) FROM glass WHERE time >= ${since}`);
     log(`InfluxDB so far: glass ${scored} scored points, glass_opcua ${opcua} points`);
