@@ -26,8 +26,8 @@
  * Run: npm run build && node dist/bench/pipeline/run.js
  */
 import path from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { helper } from "../../test/support/helper";
+import { bounded, fmt, median, withLag } from "../support";
 import validateNode from "../../nodes/validate/validate";
 import featuresNode from "../../nodes/features/features";
 import anomalyNode from "../../nodes/anomaly/anomaly";
@@ -47,22 +47,6 @@ const WIN_PER_MSG = Number(process.env.BENCH_WIN_PER_MSG ?? 64);
 const ORT_THREADS = Number(process.env.BENCH_ORT_THREADS ?? 1);
 const ONLY = process.env.BENCH_ONLY;
 const WAIT_LIMIT_MS = 120_000;
-
-const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** Resolves with `p`, or rejects after `ms` saying what was still awaited. */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
 
 const yieldLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -105,18 +89,6 @@ async function alternate(
     );
   }
   return [fa, fb];
-}
-
-/** Event-loop delay histogram over `fn`; returns fn's result and the p99 in ms. */
-async function withLag<T>(fn: () => Promise<T>): Promise<{ value: T; lagP99: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  try {
-    const value = await fn();
-    return { value, lagP99: h.percentile(99) / 1e6 };
-  } finally {
-    h.disable();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

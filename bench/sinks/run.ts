@@ -18,6 +18,7 @@
 import { InfluxDB } from "@influxdata/influxdb-client";
 import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { helper } from "../../test/support/helper";
+import { fmt, median } from "../support";
 import { services } from "../../test/support/services";
 import kafkaBroker from "../../nodes/kafka-broker/kafka-broker";
 import kafkaOut from "../../nodes/kafka-out/kafka-out";
@@ -51,13 +52,6 @@ function makeRecords(n: number, t0: number): Rec[] {
   }
   return out;
 }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
 
 type Run = (recs: Rec[]) => Promise<number>;
 

@@ -22,8 +22,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { helper } from "../../test/support/helper";
+import { bounded, percentile, withLag } from "../support";
 import detectNode from "../../nodes/detect/detect";
 import { DETECT_DEFAULTS, DETECT_VERSION } from "../../nodes/detect/config";
 import { packageRoot } from "../../nodes/anomaly/config";
@@ -43,37 +43,12 @@ const MODEL =
   process.env.BENCH_MODEL ??
   (fs.existsSync(shipped) ? shipped : path.join(root, "test", "fixtures", "models", "yolo", "bench-320.onnx"));
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 const median = (xs: number[]): number => percentile(xs, 50);
-
-/** Resolves with `p`, or rejects after `ms` saying what was still awaited. */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
 
 interface Round {
   ms: number[];
   lagP99: number;
   boxes: number;
-}
-
-/** Event-loop delay histogram over `fn`; returns fn's result and the p99 in ms. */
-async function withLag<T>(fn: () => Promise<T>): Promise<{ value: T; lagP99: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  try {
-    const value = await fn();
-    return { value, lagP99: h.percentile(99) / 1e6 };
-  } finally {
-    h.disable();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

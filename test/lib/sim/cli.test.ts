@@ -5,25 +5,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { CliIo, main, parseArgs } from "../../../lib/sim/cli";
+import { main, parseArgs } from "../../../lib/sim/cli";
 import { parseFailureSchedule, parseDuration } from "../../../lib/sim/cnc/generate";
 import type { CncSimulator } from "../../../lib/sim/cnc/simulator";
+import { capture } from "../../support/cli-io";
 
 const run = promisify(execFile);
-
-function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out: (t: string) => {
-      io.stdout += t;
-    },
-    err: (t: string) => {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
 
 describe("lib/sim/cli", function () {
   this.timeout(30000);

@@ -3,22 +3,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CliIo, USAGE, main } from "../../../lib/sim/cli";
+import { USAGE, main } from "../../../lib/sim/cli";
 import type { GlassSimulator } from "../../../lib/sim/glass/simulator";
-
-function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out: (t: string) => {
-      io.stdout += t;
-    },
-    err: (t: string) => {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
+import { capture } from "../../support/cli-io";
 
 describe("lib/sim/cli: glass commands", function () {
   this.timeout(30000);
