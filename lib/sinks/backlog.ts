@@ -32,6 +32,15 @@ export interface Backlog<T extends SinkItem> {
   /** Arrival time (ms) of the item at the head, or undefined when empty. */
   readonly oldestTs: number | undefined;
   close(): Promise<void>;
+  /** True when what is in the backlog survives a restart (a disk spool): close() keeps it. */
+  readonly durable?: boolean;
+  /**
+   * Milliseconds until peek() returns something (a backlog that paces its output, e.g. a rate-limited
+   * replay); absent means "now".
+   */
+  readyIn?(): number;
+  /** Called by the writer when a send succeeded after failures (the server is back). */
+  recovered?(): void;
 }
 
 export interface MemoryBacklogOptions {

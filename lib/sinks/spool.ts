@@ -61,6 +61,18 @@ export interface DiskSpoolOptions<T> {
   /** Default: JSON, with Buffers stored as base64. */
   serializer?: SpoolSerializer<T>;
   now?: () => number;
+  /**
+   * Space shared with other spools under one bound (SpoolLanes): counted in the bound, and dropped
+   * from first (it holds older records) when the policy is drop-oldest.
+   */
+  shared?: SharedBudget;
+}
+
+export interface SharedBudget {
+  frameBytes(): number;
+  length(): number;
+  /** Drop the oldest droppable record elsewhere; false when there is none. */
+  dropOldest(): boolean;
 }
 
 /** What open() found and repaired. */
@@ -145,7 +157,7 @@ function segName(seg: number): string {
 }
 
 export class DiskSpool<T extends SinkItem> implements Backlog<T> {
-  readonly dir: string;
+  private _dir: string;
   readonly maxBytes: number;
   readonly maxItems: number;
   readonly policy: FullPolicy;
@@ -154,6 +166,9 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
   readonly recovery: SpoolRecovery = { truncatedBytes: 0, corruptSegments: [] };
   private readonly serializer: SpoolSerializer<T>;
   private readonly now: () => number;
+  private readonly shared: SharedBudget | undefined;
+  /** Records dropped by dropOldestRecord() and not yet written to the head file. */
+  private uncommittedDrops = 0;
 
   /** Sizes of the segment files that exist, by id (the last one is the tail). */
   private sizes = new Map<number, number>();
@@ -182,7 +197,8 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
   private chunkLen = 0;
 
   constructor(opts: DiskSpoolOptions<T>) {
-    this.dir = path.resolve(opts.dir);
+    this._dir = path.resolve(opts.dir);
+    this.shared = opts.shared;
     this.maxBytes = opts.maxBytes ?? 1024 * 1024 * 1024;
     this.maxItems = opts.maxItems ?? Number.POSITIVE_INFINITY;
     this.policy = opts.policy ?? "drop-oldest";
@@ -207,6 +223,10 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
       this.timer = setInterval(() => this.flush(), opts.fsyncIntervalMs ?? 1000);
       this.timer.unref();
     }
+  }
+
+  get dir(): string {
+    return this._dir;
   }
 
   get length(): number {
@@ -473,7 +493,12 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
   }
 
   private full(frame: number, pendingCount: number, pendingBytes: number): boolean {
-    return this._length + pendingCount + 1 > this.maxItems || this._frameBytes + pendingBytes + frame > this.maxBytes;
+    const sharedItems = this.shared ? this.shared.length() : 0;
+    const sharedBytes = this.shared ? this.shared.frameBytes() : 0;
+    return (
+      this._length + sharedItems + pendingCount + 1 > this.maxItems ||
+      this._frameBytes + sharedBytes + pendingBytes + frame > this.maxBytes
+    );
   }
 
   append(items: T[]): Promise<AppendResult> {
@@ -513,7 +538,7 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
           }
           // Earlier items of this call may have to go too (as in MemoryBacklog): write them first.
           writePending();
-          while (this.full(size, 0, 0) && this.dropOne()) res.droppedOldest++;
+          while (this.full(size, 0, 0) && (this.shared?.dropOldest() || this.dropOne())) res.droppedOldest++;
           if (this.full(size, 0, 0)) {
             res.refused = items.length - i;
             break;
@@ -664,6 +689,58 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
     }
   }
 
+  /**
+   * Drop the oldest record that is not in flight, without writing the head file yet (a run of drops
+   * is committed once with commitDrops()). False when there is nothing droppable.
+   */
+  dropOldestRecord(): boolean {
+    this.check();
+    if (!this.dropOne()) return false;
+    this.uncommittedDrops++;
+    return true;
+  }
+
+  /** Write the drops of dropOldestRecord() to the head file and delete segments left behind. */
+  commitDrops(): void {
+    if (this.uncommittedDrops === 0 || this.closed) return;
+    this.uncommittedDrops = 0;
+    this.head = this.norm(this.head);
+    this.normaliseGap();
+    this.writeHeadFile();
+    this.reclaim();
+    this.refreshOldest();
+  }
+
+  /**
+   * Rename the spool's directory (atomic on one file system); the open files stay valid, so nothing
+   * is read again. Used to turn the live lane into a replay lane (SpoolLanes).
+   */
+  moveTo(dir: string): void {
+    this.check();
+    const to = path.resolve(dir);
+    if (openDirs.has(to)) throw new LineGuardError("spool-in-use", `spool directory ${to} is already open`);
+    this.commitDrops();
+    this.flush();
+    fs.renameSync(this._dir, to);
+    openDirs.delete(this._dir);
+    openDirs.add(to);
+    this._dir = to;
+    this.syncParent();
+  }
+
+  private syncParent(): void {
+    try {
+      const fd = fs.openSync(path.dirname(this._dir), "r");
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // not supported on every platform/file system: the rename is still atomic
+    }
+  }
+
   /** fdatasync the tail segment if it has unsynced appends (the "interval" timer calls this). */
   flush(): void {
     if (this.closed || !this.dirty || this.fsync === "never") return;
@@ -684,6 +761,7 @@ export class DiskSpool<T extends SinkItem> implements Backlog<T> {
     if (this.closed) return Promise.resolve();
     try {
       if (this.timer) clearInterval(this.timer);
+      this.commitDrops();
       this.flush();
       this.writeHeadFile();
       if (this.fsync !== "never") fs.fdatasyncSync(this.headFd);

@@ -3,10 +3,11 @@
  * to a Transport in ordered batches (count, bytes, linger), retries retriable failures forever with
  * the one backoff policy, and reports each accepted message's fate through a callback.
  *
- *   accept(items, cb) -> Backlog (memory now, disk spool later) -> Transport.send(batch) -> shift
+ *   accept(items, cb) -> Backlog (memory, or the disk spool) -> Transport.send(batch) -> shift
  *
- * The Backlog is injected, so a disk spool slots in between accept and send without touching the
- * node or the transport.
+ * The Backlog is injected: with a durable one (SpoolLanes, completeOn "accept") a message is done
+ * once its records are on disk, close() leaves the backlog where it is for the next start, and a
+ * backlog that paces its output (rate-limited replay) tells the writer when to look again.
  */
 import { EventEmitter } from "node:events";
 import { LineGuardError, errorMessage, isRetriable } from "../errors";
@@ -172,8 +173,9 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
             ticket.error = new LineGuardError("refused", `backlog full: ${res.refused} item(s) refused`);
           }
           if (this.completeOn === "accept" || res.accepted === 0) {
+            // Nothing waits for these items' delivery: no ticket is kept (memory stays flat however
+            // long the backlog grows).
             cb(ticket.error);
-            if (res.accepted > 0) this.pushSegment({ remaining: res.accepted, cb: () => undefined }, res.accepted);
           } else {
             this.pushSegment(ticket, res.accepted);
           }
@@ -230,6 +232,17 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
   private schedule(): void {
     if (this.pumping || this.closing) return;
     if (this.backlog.length === 0) return;
+    const wait = this.backlog.readyIn?.() ?? 0;
+    if (wait > 0 && Number.isFinite(wait)) {
+      // A pacing backlog (rate-limited replay) has nothing to give yet: look again when it will.
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          void this.pump();
+        }, wait);
+      }
+      return;
+    }
     if (this.backlog.length >= this.batchSize || this.backlog.bytes >= this.batchBytes || this.lingerMs === 0) {
       this.clearTimer();
       setImmediate(() => void this.pump());
@@ -278,23 +291,40 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
     this.pumping = true;
     try {
       while (this.backlog.length > 0 && !this.closing) {
-        const batch = await this.backlog.peek(this.batchSize, this.batchBytes);
+        let batch: T[];
+        try {
+          batch = await this.backlog.peek(this.batchSize, this.batchBytes);
+        } catch (err) {
+          // The spool itself failed (disk error, corrupt frame): say so, keep trying with backoff.
+          await this.backlogFailed(err);
+          continue;
+        }
         if (batch.length === 0) break;
         this.inflight = batch.length;
         const t0 = Date.now();
+        let sent = false;
         try {
           await this.ensureConnected();
           await this.transport.send(batch);
+          sent = true;
           this.lastSendMs = Date.now() - t0;
           this.counters.sent += batch.length;
           this.counters.batches++;
+          this.emit("latency", this.lastSendMs, batch.length);
           await this.backlog.shift(batch.length);
           this.inflight = 0;
           this.settleAt(0, batch.length);
+          const recovered = this.attempt > 0;
           this.attempt = 0;
+          if (recovered) this.backlog.recovered?.();
           if (this._state !== "connected") this.setState("connected");
           this.emit("sent", batch.length);
         } catch (err) {
+          if (sent) {
+            // Delivered, but the backlog could not record it: it will be sent again (at-least-once).
+            await this.backlogFailed(err);
+            continue;
+          }
           // On a retriable failure the batch stays reserved at the head of the backlog (inflight
           // mirrors that), so a full backlog never drops what is being retried.
           this.lastError = errorMessage(err);
@@ -333,6 +363,14 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
     this.schedule();
   }
 
+  private async backlogFailed(err: unknown): Promise<void> {
+    this.lastError = `spool: ${errorMessage(err)}`;
+    this.counters.retries++;
+    this.setState("failed", this.lastError);
+    this.emit("backlog-error", err instanceof Error ? err : new Error(String(err)));
+    if (!this.closing) await this.sleep(backoffDelay(this.attempt++, this.retry));
+  }
+
   /** Wake a writer that is waiting out a backoff (e.g. after the user fixed the server). */
   retryNow(): void {
     this.wakeRetry?.();
@@ -340,12 +378,22 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
 
   /**
    * Stop accepting, try to deliver what is pending within closeTimeoutMs, then fail whatever is left
-   * (those callbacks get an error) and close the transport.
+   * (those callbacks get an error) and close the transport. A durable backlog is not drained: the
+   * batch in flight may finish, the rest stays on disk for the next start.
    */
   async close(): Promise<void> {
     if (this._state === "closed") return;
     this.clearTimer();
     await this.appendChain.catch(() => undefined);
+    if (this.backlog.durable) {
+      this.closing = true;
+      this.wakeRetry?.();
+      const until = Date.now() + this.closeTimeoutMs;
+      while (this.pumping && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      this.setState("closed");
+      await Promise.allSettled([this.transport.close(), this.backlog.close()]);
+      return;
+    }
     const deadline = Date.now() + this.closeTimeoutMs;
     // A pump that keeps failing retriably (server gone at close) would retry forever: stop it at the deadline.
     const stop = setTimeout(() => {
