@@ -15,7 +15,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { AnomalyScorer, Calibrator, WindowInput, readModelDir } from "../../lib/inference/anomaly";
 import { LineGuardError, errorMessage } from "../../lib/errors";
 import { AnomalyResult, isPlainObject } from "../../lib/record";
+import { errorReason } from "../../lib/metrics";
 import { Send, onInput } from "../shared/input";
+import { metricsRoute, nodeMetrics } from "../shared/metrics";
 import { StatusThrottle, statusBusy, statusError, statusOk } from "../shared/status";
 import { anomalyConfig, anomalySettings, resolveModelDir } from "./config";
 import type { AnomalyConfig } from "./types";
@@ -25,6 +27,8 @@ interface Scored extends AnomalyResult {
 }
 
 export = function (RED: NodeAPI): void {
+  metricsRoute(RED);
+
   function AnomalyNode(this: Node, def: NodeDef & Partial<AnomalyConfig>): void {
     RED.nodes.createNode(this, def);
     setup(this, def);
@@ -91,14 +95,24 @@ export = function (RED: NodeAPI): void {
       },
     );
 
+    const metrics = nodeMetrics(RED, node, "anomaly");
     onInput(node, async (msg: NodeMessageInFlow, send: Send) => {
       await loaded;
-      if (loadError) throw new LineGuardError("model-load", loadError);
-      if (msg.calibrate === true && settings.calibration) startCalibration();
       const raw = msg.window;
       const windows: unknown[] = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
-      if (windows.length === 0) throw new Error(RED._("anomaly.errors.noWindow"));
+      // Metrics count windows; a message without any counts as one rejected input.
+      metrics.recordsIn(Math.max(windows.length, 1));
+      if (loadError) {
+        metrics.rejected(Math.max(windows.length, 1), "model-load");
+        throw new LineGuardError("model-load", loadError);
+      }
+      if (msg.calibrate === true && settings.calibration) startCalibration();
+      if (windows.length === 0) {
+        metrics.rejected(1, "no-window");
+        throw new Error(RED._("anomaly.errors.noWindow"));
+      }
 
+      const t0 = performance.now();
       const settled = await Promise.allSettled(
         windows.map((w) => {
           if (!isPlainObject(w)) return Promise.reject(new LineGuardError("bad-window", "a window must be an object"));
@@ -113,8 +127,11 @@ export = function (RED: NodeAPI): void {
         else {
           const e = r.reason as { code?: string; message?: string };
           rejected.push({ index: i, code: e.code ?? "error", reason: e.message ?? String(r.reason), source });
+          metrics.rejected(1, errorReason(r.reason));
         }
       });
+      if (results.length > 0) metrics.inferenceLatency((performance.now() - t0) / 1000);
+      metrics.recordsOut(results.length);
 
       for (const r of results) {
         scored++;

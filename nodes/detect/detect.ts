@@ -16,7 +16,9 @@ import { LineGuardError, errorMessage } from "../../lib/errors";
 import type { FrameRecord } from "../../lib/record";
 import { YoloDetector } from "../../lib/inference/yolo";
 import { annotateImage } from "../../lib/inference/yolo/annotate";
+import { errorReason } from "../../lib/metrics";
 import { Send, onInput } from "../shared/input";
+import { metricsRoute, nodeMetrics } from "../shared/metrics";
 import { StatusThrottle, statusBusy, statusError, statusOk } from "../shared/status";
 import { DetectSettings, detectConfig, detectSettings, resolveModel } from "./config";
 import { detectionRecord, frameOf } from "./frame";
@@ -32,6 +34,8 @@ interface Job {
 }
 
 export = function (RED: NodeAPI): void {
+  metricsRoute(RED);
+
   function DetectNode(this: Node, def: NodeDef & Partial<DetectConfig>): void {
     RED.nodes.createNode(this, def);
     setup(this, def);
@@ -54,6 +58,7 @@ export = function (RED: NodeAPI): void {
     }
 
     const status = new StatusThrottle(node, 500);
+    const metrics = nodeMetrics(RED, node, "detect");
     let detector: YoloDetector | undefined;
     let loadError: string | undefined;
     let closed = false;
@@ -117,7 +122,9 @@ export = function (RED: NodeAPI): void {
       frames++;
       lastMs = res.ms;
       lastCount = res.detections.length;
+      metrics.inferenceLatency(res.ms / 1000);
       job.send(out);
+      metrics.recordsOut(1);
       render();
     };
 
@@ -127,7 +134,10 @@ export = function (RED: NodeAPI): void {
       if (!job) return;
       running = true;
       handle(job)
-        .then(job.resolve, job.reject)
+        .then(job.resolve, (err: unknown) => {
+          metrics.rejected(1, errorReason(err));
+          job.reject(err);
+        })
         .finally(() => {
           release(job.ticket);
           running = false;
@@ -137,11 +147,13 @@ export = function (RED: NodeAPI): void {
 
     onInput(node, (msg: NodeMessageInFlow, send: Send) => {
       const ticket = claim((msg.payload as { ticket?: unknown } | null | undefined)?.ticket);
+      metrics.recordsIn(1);
       let frame: FrameRecord;
       try {
         frame = frameOf(msg);
       } catch (err) {
         release(ticket);
+        metrics.rejected(1, errorReason(err));
         throw err;
       }
       return new Promise<void>((resolve, reject) => {
@@ -150,6 +162,7 @@ export = function (RED: NodeAPI): void {
         while (queue.length > settings.queue + (running ? 0 : 1)) {
           const old = queue.shift()!;
           drops++;
+          metrics.rejected(1, "queue-full");
           release(old.ticket);
           old.resolve();
         }

@@ -12,12 +12,16 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { LineGuardError, errorMessage } from "../../lib/errors";
 import { FeatureEngine, featureMessage } from "../../lib/features";
 import { summariseRejections } from "../../lib/record";
+import { rejectionCounts } from "../../lib/metrics";
 import { Send, onInput } from "../shared/input";
+import { metricsRoute, nodeMetrics } from "../shared/metrics";
 import { StatusThrottle, statusError, statusOk, coalesced } from "../shared/status";
 import { featuresConfig, featuresOptions } from "./config";
 import type { FeaturesConfig } from "./types";
 
 export = function (RED: NodeAPI): void {
+  metricsRoute(RED);
+
   function FeaturesNode(this: Node, def: NodeDef & Partial<FeaturesConfig>): void {
     RED.nodes.createNode(this, def);
     setup(this, def);
@@ -39,6 +43,7 @@ export = function (RED: NodeAPI): void {
     }
     const e = engine;
     const status = new StatusThrottle(node, 500);
+    const metrics = nodeMetrics(RED, node, "features");
     let closing = false;
     let rejectedTotal = 0;
     let lastProblem: string | undefined;
@@ -79,6 +84,11 @@ export = function (RED: NodeAPI): void {
         } as NodeMessage;
       }
       if (out1 || out2) send([out1, out2]);
+      metrics.recordsIn(r.total);
+      metrics.recordsOut(r.records.length);
+      for (const [code, n] of rejectionCounts(r.total, r.total - r.rejected.length, r.rejected)) {
+        metrics.rejected(n, code);
+      }
       if (r.rejected.length > 0) {
         const summary = summariseRejections(r.rejected, r.total);
         lastProblem = RED._("lineguard.status.rejected", { count: rejectedTotal });

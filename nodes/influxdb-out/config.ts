@@ -6,9 +6,10 @@ import { LineGuardError } from "../../lib/errors";
 import { DEFAULT_GZIP_THRESHOLD, intSetting, isPrecision } from "../../lib/sinks/influx";
 import { MappingOptions, checkMeasurement, checkTags } from "../../lib/sinks/line-protocol";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
+import { SPOOL_DEFAULTS, SpoolSettings, spoolSettings } from "../shared/spool";
 import type { InfluxBacklogPolicy, InfluxOutProps } from "./types";
 
-export const OUT_VERSION = 1;
+export const OUT_VERSION = 2;
 
 export const OUT_DEFAULTS: Omit<InfluxOutProps, "version"> = {
   name: "",
@@ -24,6 +25,7 @@ export const OUT_DEFAULTS: Omit<InfluxOutProps, "version"> = {
   gzipThreshold: DEFAULT_GZIP_THRESHOLD,
   maxBacklog: 100000,
   backlogPolicy: "drop-oldest",
+  ...SPOOL_DEFAULTS,
 };
 
 const STEPS: Record<number, Migration> = {
@@ -34,6 +36,8 @@ const STEPS: Record<number, Migration> = {
     if (out.tags !== null && typeof out.tags === "object") out.tags = JSON.stringify(out.tags);
     return out;
   },
+  // 1 -> 2: store-and-forward: the disk spool and its settings (what a sink should do by default).
+  1: (c) => fillDefaults(c, SPOOL_DEFAULTS),
 };
 
 export function migrateOut(raw: object): InfluxOutProps {
@@ -47,6 +51,7 @@ export interface OutSettings {
   gzipThreshold: number;
   maxBacklog: number;
   backlogPolicy: InfluxBacklogPolicy;
+  spool: SpoolSettings;
 }
 
 function bad(message: string): LineGuardError {
@@ -100,5 +105,6 @@ export function outSettings(p: InfluxOutProps): OutSettings {
     gzipThreshold: intSetting(p.gzipThreshold, DEFAULT_GZIP_THRESHOLD, 0),
     maxBacklog: intSetting(p.maxBacklog, 100000, 1, 100_000_000),
     backlogPolicy,
+    spool: spoolSettings(p),
   };
 }

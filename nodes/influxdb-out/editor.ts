@@ -13,6 +13,19 @@ function isTagsJson(v: unknown): boolean {
   }
 }
 
+function validSpoolInt(min: number, max: number): (v: string) => boolean {
+  return (v: string) => {
+    const n = Number(v);
+    return String(v ?? "").trim() !== "" && Number.isInteger(n) && n >= min && n <= max;
+  };
+}
+
+function toggleSpoolRows(): void {
+  const disk = $("#node-input-spool").val() !== "memory";
+  $(".lg-spool-disk").toggle(disk);
+  $(".lg-spool-memory").toggle(!disk);
+}
+
 RED.nodes.registerType<InfluxOutProps>("influxdb-out", {
   category: "LineGuard",
   color: "#7fb7df",
@@ -38,7 +51,12 @@ RED.nodes.registerType<InfluxOutProps>("influxdb-out", {
     gzipThreshold: { value: 1000, validate: RED.validators.number() },
     maxBacklog: { value: 100000, validate: RED.validators.number() },
     backlogPolicy: { value: "drop-oldest" },
-    version: { value: 1 },
+    spool: { value: "disk" },
+    spoolMaxMB: { value: 1024, validate: validSpoolInt(1, 1048576) },
+    spoolFsync: { value: "interval" },
+    replayRate: { value: 5000, validate: validSpoolInt(0, 10000000) },
+    replayOrder: { value: "live-first" },
+    version: { value: 2 },
   },
   inputs: 1,
   outputs: 2,
@@ -54,6 +72,8 @@ RED.nodes.registerType<InfluxOutProps>("influxdb-out", {
     return i === 0 ? this._("influxdb-out.outputs.written") : this._("influxdb-out.outputs.rejected");
   },
   oneditprepare: function () {
+    $("#node-input-spool").on("change", toggleSpoolRows);
+    toggleSpoolRows();
     $("#node-input-tags").typedInput({ default: "json", types: ["json"] });
     const server = $("#node-input-influxdb");
     const update = (): void => {

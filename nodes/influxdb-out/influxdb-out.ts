@@ -1,20 +1,22 @@
 /**
  * influxdb-out: writes LineGuard records to InfluxDB (2.x, or 1.8 through its v2 API).
  * Thin glue: records -> lines (lib/sinks/line-protocol), batching/backlog/retry (lib/sinks/writer),
- * HTTP (lib/sinks/influx). Output 1: the message once all its points were written; output 2: the
- * records that were rejected, with reasons.
+ * HTTP (lib/sinks/influx), store-and-forward (nodes/shared/sink-spool). Output 1: the message once
+ * its points are safe: in the disk spool (store "disk", the default; sent on and kept until InfluxDB
+ * answered 204) or written (store "memory"); output 2: the records that were rejected, with reasons.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { LineGuardError, errorMessage } from "../../lib/errors";
 import { redact } from "../../lib/redact";
 import { summariseRejections } from "../../lib/record";
-import { MemoryBacklog } from "../../lib/sinks/backlog";
 import { InfluxError, InfluxTransport, prepareMessage, resolveBucket } from "../../lib/sinks/influx";
 import { InfluxItem, LineMapper } from "../../lib/sinks/line-protocol";
+import { influxItemSerializer } from "../../lib/sinks/spool-serializers";
 import { BatchWriter, WriterState } from "../../lib/sinks/writer";
 import type { InfluxConfigRuntime } from "../influxdb-config/config";
 import { Send, onInput } from "../shared/input";
 import { StatusThrottle, statusBusy, statusError, statusIdle, statusOk } from "../shared/status";
+import { SinkSpool, openSinkSpool } from "../shared/sink-spool";
 import { migrateOut, outSettings } from "./config";
 import type { InfluxOutProps } from "./types";
 
@@ -33,6 +35,7 @@ export = function (RED: NodeAPI): void {
     const secrets = (): readonly string[] => cfg?.secrets() ?? [];
     const throttle = new StatusThrottle(this, 500);
     let writer: BatchWriter<InfluxItem> | undefined;
+    let spool: SinkSpool<InfluxItem> | undefined;
     let mapper: LineMapper | undefined;
     let maxBatch = 100_000;
     let setupError: Error | undefined;
@@ -56,7 +59,9 @@ export = function (RED: NodeAPI): void {
       // Connected, a part batch always waits for the flush interval: show the backlog only when
       // more than a batch waits (falling behind); otherwise whenever something waits.
       if (st.pending > 0 && (!connected || st.pending >= batchSize)) {
-        extras.push(t("lineguard.status.backlog", { count: st.pending }));
+        extras.push(...(spool?.statusParts(st) ?? []));
+      } else if (st.dropped > 0) {
+        extras.push(t("lineguard.status.dropped", { count: st.dropped }));
       }
       const join = (head: string): string => [head, ...extras].join(" · ");
       const sec = secrets();
@@ -105,15 +110,31 @@ export = function (RED: NodeAPI): void {
         precision: settings.mapping.precision,
         gzipThreshold: settings.gzipThreshold,
       });
+      let sp: SinkSpool<InfluxItem>;
+      try {
+        sp = openSinkSpool<InfluxItem>(RED, this, "influxdb-out", {
+          settings: settings.spool,
+          policy: settings.backlogPolicy,
+          maxItems: settings.maxBacklog,
+          lingerMs: settings.lingerMs,
+          serializer: influxItemSerializer(),
+        });
+      } catch (err) {
+        cfg.connection.deregister(this.id);
+        throw err;
+      }
+      spool = sp;
       const w = new BatchWriter<InfluxItem>({
         transport,
-        backlog: new MemoryBacklog<InfluxItem>({ maxItems: settings.maxBacklog, policy: settings.backlogPolicy }),
+        backlog: sp.backlog,
         batchSize: settings.batchSize,
         batchBytes: BATCH_BYTES,
         lingerMs: settings.lingerMs,
         closeTimeoutMs: CLOSE_TIMEOUT_MS,
+        completeOn: sp.completeOn,
       });
       writer = w;
+      sp.attach(w);
       w.on("state", (state: WriterState, detail?: string) => {
         if (state === "connected") {
           if (down) this.log(t("influxdb-out.log.reconnected"));
@@ -135,9 +156,15 @@ export = function (RED: NodeAPI): void {
           cfg.reachability.reportDown(err.message);
         }
       });
-      w.on("failed", (err: unknown) => {
+      w.on("failed", (err: unknown, batch: InfluxItem[]) => {
         lastError = err;
         render(true);
+        if (sp.completeOn === "accept") {
+          // The messages were done when the spool took them: InfluxDB's final refusal reaches Catch
+          // nodes here, with the refused lines.
+          const text = redact(errorMessage(err), secrets());
+          this.error(text, { payload: batch.map((it) => it.line) } as NodeMessage);
+        }
       });
       w.on("sent", () => {
         cfg.reachability.reportUp();
@@ -161,8 +188,10 @@ export = function (RED: NodeAPI): void {
         { maxBatch },
       );
       let rejection: LineGuardError | undefined;
+      spool?.metrics.recordsIn(prep.total);
       if (prep.rejected.length > 0) {
         rejectedCount += prep.rejected.length;
+        for (const r of prep.rejected) spool?.metrics.rejected(1, r.code);
         // A batch refused as a whole ("too-large") carries no per-record input: return the batch.
         const whole = prep.rejected[0]!.code === "too-large";
         const out: NodeMessage = {
@@ -205,10 +234,11 @@ export = function (RED: NodeAPI): void {
       { secrets, errorStatus: false },
     );
 
-    this.on("close", (_removed: boolean, done: () => void) => {
+    this.on("close", (removed: boolean, done: () => void) => {
       throttle.stop();
       const finish = (): void => {
         cfg?.connection.deregister(this.id);
+        spool?.closed(removed);
         done();
       };
       if (writer) writer.close().then(finish, finish);

@@ -1,9 +1,10 @@
 /** influxdb-out: settings shared by the runtime and the editor (types only). */
+import type { SpoolProps } from "../shared/spool-types";
 export type InfluxPrecision = "s" | "ms" | "us" | "ns";
 export type InfluxStringValues = "field" | "drop";
 export type InfluxBacklogPolicy = "drop-oldest" | "refuse-newest";
 
-export interface InfluxOutProps {
+export interface InfluxOutProps extends SpoolProps {
   name: string;
   /** id of the influxdb-config node. */
   influxdb: string;
@@ -22,7 +23,7 @@ export interface InfluxOutProps {
   lingerMs: number | string;
   /** Gzip request bodies larger than this many bytes. */
   gzipThreshold: number | string;
-  /** Lines held while InfluxDB is slow or down (memory). */
+  /** Bound of the memory backlog (spool "memory"), lines. */
   maxBacklog: number | string;
   backlogPolicy: InfluxBacklogPolicy;
   version: number;

@@ -17,9 +17,10 @@ import {
 } from "../../lib/sinks/kafka";
 import type { FullPolicy } from "../../lib/sinks/backlog";
 import { Migration, fillDefaults, migrate } from "../shared/migrate";
+import { SPOOL_DEFAULTS, SpoolSettings, spoolSettings } from "../shared/spool";
 import type { KafkaOutConfig } from "./types";
 
-export const KAFKA_OUT_VERSION = 1;
+export const KAFKA_OUT_VERSION = 2;
 
 export const KAFKA_OUT_DEFAULTS: Omit<KafkaOutConfig, "version" | "broker"> = {
   name: "",
@@ -35,11 +36,14 @@ export const KAFKA_OUT_DEFAULTS: Omit<KafkaOutConfig, "version" | "broker"> = {
   maxBacklog: 100000,
   backlogPolicy: "drop-oldest",
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  ...SPOOL_DEFAULTS,
 };
 
 export const KAFKA_OUT_MIGRATIONS: Record<number, Migration> = {
   // 0 -> 1: configs saved before versioning: every missing setting takes its default.
   0: (c) => fillDefaults(c, KAFKA_OUT_DEFAULTS),
+  // 1 -> 2: store-and-forward: the disk spool and its settings (what a sink should do by default).
+  1: (c) => fillDefaults(c, SPOOL_DEFAULTS),
 };
 
 export function kafkaOutConfig(def: object): KafkaOutConfig {
@@ -60,6 +64,7 @@ export interface KafkaOutSettings {
   maxBacklog: number;
   backlogPolicy: FullPolicy;
   maxMessageBytes: number;
+  spool: SpoolSettings;
 }
 
 function oneOf<T extends string>(v: unknown, list: readonly T[], name: string): T {
@@ -91,5 +96,6 @@ export function kafkaOutSettings(cfg: KafkaOutConfig): KafkaOutSettings {
     maxBacklog: toInt(cfg.maxBacklog, "max backlog", 100_000, 1, 10_000_000),
     backlogPolicy: oneOf(cfg.backlogPolicy, ["drop-oldest", "refuse-newest"] as const, "backlog policy"),
     maxMessageBytes: toInt(cfg.maxMessageBytes, "max message bytes", DEFAULT_MAX_MESSAGE_BYTES, 128, 100 * 1024 * 1024),
+    spool: spoolSettings(cfg),
   };
 }

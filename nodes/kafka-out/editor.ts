@@ -37,6 +37,19 @@ function validInt(min: number, max: number): (v: string) => boolean {
   };
 }
 
+function validSpoolInt(min: number, max: number): (v: string) => boolean {
+  return (v: string) => {
+    const n = Number(v);
+    return String(v ?? "").trim() !== "" && Number.isInteger(n) && n >= min && n <= max;
+  };
+}
+
+function toggleSpoolRows(): void {
+  const disk = $("#node-input-spool").val() !== "memory";
+  $(".lg-spool-disk").toggle(disk);
+  $(".lg-spool-memory").toggle(!disk);
+}
+
 RED.nodes.registerType<KafkaOutConfig>("kafka-out", {
   category: "LineGuard",
   color: "#7fb7df",
@@ -55,7 +68,12 @@ RED.nodes.registerType<KafkaOutConfig>("kafka-out", {
     maxBacklog: { value: 100000, validate: validInt(1, 10000000) },
     backlogPolicy: { value: "drop-oldest" },
     maxMessageBytes: { value: 1000000, validate: validInt(128, 104857600) },
-    version: { value: 1 },
+    spool: { value: "disk" },
+    spoolMaxMB: { value: 1024, validate: validSpoolInt(1, 1048576) },
+    spoolFsync: { value: "interval" },
+    replayRate: { value: 5000, validate: validSpoolInt(0, 10000000) },
+    replayOrder: { value: "live-first" },
+    version: { value: 2 },
   },
   inputs: 1,
   outputs: 2,
@@ -73,6 +91,8 @@ RED.nodes.registerType<KafkaOutConfig>("kafka-out", {
     return this._(i === 0 ? "kafka-out.outputs.sent" : "kafka-out.outputs.rejected");
   },
   oneditprepare: function () {
+    $("#node-input-spool").on("change", toggleSpoolRows);
+    toggleSpoolRows();
     const toggle = (): void => {
       $("#kafka-out-topic-row").toggle($("#node-input-topicMode").val() !== "msg");
     };

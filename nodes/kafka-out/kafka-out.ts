@@ -2,8 +2,9 @@
  * kafka-out: records -> Kafka through the shared producer of a kafka-broker config node.
  * Thin glue: mapping in lib/sinks/kafka-message.ts, batching/retry in lib/sinks/writer.ts.
  *
- * Output 1: the input msg once the broker acknowledged (acks = all) every accepted record of it,
- *           with msg.kafka = { topic, topics, count }.
+ * Output 1: the input msg once its records are safe: in the disk spool (store "disk", the default;
+ *           the spool sends them on and keeps them until the broker acknowledged them, acks = all),
+ *           or acknowledged by the broker (store "memory"); msg.kafka = { topic, topics, count }.
  * Output 2: the records that were rejected: msg.payload = the rejected input records,
  *           msg.rejected = [{ index, code, reason }], msg.topic unchanged.
  * done() after the acknowledgement; done(err) when a record was rejected, the send failed for good
@@ -13,11 +14,12 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { LineGuardError, errorMessage } from "../../lib/errors";
 import { redact } from "../../lib/redact";
 import { summariseRejections } from "../../lib/record";
-import { MemoryBacklog } from "../../lib/sinks/backlog";
+import { kafkaItemSerializer } from "../../lib/sinks/spool-serializers";
 import { BatchWriter } from "../../lib/sinks/writer";
 import { KafkaItem, KafkaTransport, SharedProducer, mapMessage } from "../../lib/sinks/kafka";
 import { Send, onInput } from "../shared/input";
 import { StatusThrottle, statusBusy, statusError, statusOk } from "../shared/status";
+import { SinkSpool, openSinkSpool } from "../shared/sink-spool";
 import type { KafkaBrokerApi } from "../kafka-broker/config";
 import { KafkaOutSettings, kafkaOutConfig, kafkaOutSettings } from "./config";
 import type { KafkaOutConfig } from "./types";
@@ -79,22 +81,44 @@ export = function (RED: NodeAPI): void {
       return;
     }
 
+    let spool: SinkSpool<KafkaItem>;
+    try {
+      spool = openSinkSpool<KafkaItem>(RED, node, "kafka-out", {
+        settings: s.spool,
+        policy: s.backlogPolicy,
+        maxItems: s.maxBacklog,
+        lingerMs: s.lingerMs,
+        serializer: kafkaItemSerializer(),
+      });
+    } catch (err) {
+      broker.deregisterProducer(node.id);
+      const text = clean(errorMessage(err));
+      node.status(statusError(text));
+      node.error(text);
+      onInput(node, () => {
+        throw new Error(text);
+      });
+      return;
+    }
+
     const transport = new KafkaTransport(shared, { compression: s.compression });
     const writer = new BatchWriter<KafkaItem>({
       transport,
-      backlog: new MemoryBacklog<KafkaItem>({ maxItems: s.maxBacklog, policy: s.backlogPolicy }),
+      backlog: spool.backlog,
       batchSize: s.batchSize,
       batchBytes: s.batchBytes,
       lingerMs: s.lingerMs,
-      completeOn: "ack",
+      completeOn: spool.completeOn,
     });
+    spool.attach(writer);
 
     const connText = (state: "connecting" | "connected" | "disconnected"): string => RED._(`lineguard.status.${state}`);
 
     function render(): void {
       if (closing) return;
       const st = writer.stats();
-      const backlog = st.pending > 0 ? ` · ${RED._("lineguard.status.backlog", { count: st.pending })}` : "";
+      const parts = spool.statusParts(st);
+      const backlog = parts.length > 0 ? ` · ${parts.join(" · ")}` : "";
       const conn = shared.state;
       if (conn === "error") {
         status.set(statusError(RED._("lineguard.status.authFailed"), secrets()));
@@ -124,10 +148,23 @@ export = function (RED: NodeAPI): void {
       stickyError = undefined;
       renderSoon();
     };
-    const onFailed = (err: Error): void => {
+    const onFailed = (err: Error, batch: KafkaItem[]): void => {
       const code = (err as LineGuardError).code;
       stickyError = code === "auth-failed" ? RED._("lineguard.status.authFailed") : clean(err.message);
       render();
+      if (spool.completeOn === "accept") {
+        // The messages were done when the spool took them: the broker's final refusal reaches
+        // Catch nodes here, with the refused records, so a flow can keep them elsewhere.
+        const failed = batch.map((it) => ({
+          topic: it.topic,
+          key: it.key?.toString() ?? null,
+          value: it.value.toString(),
+        }));
+        node.error(clean(err.message), {
+          payload: failed,
+          error: { message: clean(err.message), code },
+        } as NodeMessage);
+      }
     };
     const wake = (): void => writer.retryNow();
     writer.on("state", onState);
@@ -146,8 +183,10 @@ export = function (RED: NodeAPI): void {
           topicBlocked: (t) => shared.topicBlocked(t),
         });
         let rejection: Error | undefined;
+        spool.metrics.recordsIn(mapped.total);
         if (mapped.rejected.length > 0) {
           rejectedTotal += mapped.rejected.length;
+          for (const r of mapped.rejected) spool.metrics.rejected(1, r.code);
           const inputs = mapped.rejected.map((r) => r.input);
           const out2 = RED.util.cloneMessage({ ...msg, payload: inputs }) as NodeMessage;
           out2.rejected = mapped.rejected.map(({ index, code, reason }) => ({ index, code, reason }));
@@ -179,7 +218,7 @@ export = function (RED: NodeAPI): void {
 
     onInput(node, handle, { errorStatus: false });
 
-    node.on("close", (_removed: boolean, done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
       closing = true;
       shared.off("reachable", wake);
       if (renderTimer) clearTimeout(renderTimer);
@@ -196,6 +235,7 @@ export = function (RED: NodeAPI): void {
           if (timer) clearTimeout(timer);
           writer.removeAllListeners();
           broker.deregisterProducer(node.id);
+          spool.closed(removed);
           done();
         });
     });

@@ -1,11 +1,12 @@
 /** kafka-out: settings shared by the runtime and the editor (types only). */
+import type { SpoolProps } from "../shared/spool-types";
 export type KafkaTopicMode = "static" | "msg" | "template";
 export type KafkaKeyMode = "source" | "msg" | "none";
 export type KafkaValueMode = "record" | "raw";
 export type KafkaCompression = "gzip" | "none";
 export type KafkaBacklogPolicy = "drop-oldest" | "refuse-newest";
 
-export interface KafkaOutConfig {
+export interface KafkaOutConfig extends SpoolProps {
   name: string;
   /** id of the kafka-broker config node */
   broker: string;
@@ -20,6 +21,7 @@ export interface KafkaOutConfig {
   batchSize: number | string;
   batchBytes: number | string;
   lingerMs: number | string;
+  /** Bound of the memory backlog (spool "memory"), records. */
   maxBacklog: number | string;
   backlogPolicy: KafkaBacklogPolicy;
   maxMessageBytes: number | string;

@@ -7,7 +7,7 @@ import { redact } from "../../lib/redact";
 
 export type StatusTarget = { status(s: NodeStatus | string): void };
 
-const MAX_TEXT = 64;
+const MAX_TEXT = 96;
 
 function clip(text: string, secrets: readonly string[]): string {
   const t = redact(text, secrets).replace(/\s+/g, " ").trim();

@@ -12,12 +12,16 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { LineGuardError, errorMessage } from "../../lib/errors";
 import { StaleEvent, Validator, staleRejections, summarise } from "../../lib/validate";
+import { rejectionCounts } from "../../lib/metrics";
 import { Send, onInput } from "../shared/input";
+import { metricsRoute, nodeMetrics } from "../shared/metrics";
 import { StatusThrottle, statusError, statusOk, coalesced } from "../shared/status";
 import { buildValidator, validateConfig } from "./config";
 import type { ValidateConfig } from "./types";
 
 export = function (RED: NodeAPI): void {
+  metricsRoute(RED);
+
   function ValidateNode(this: Node, def: NodeDef & Partial<ValidateConfig>): void {
     RED.nodes.createNode(this, def);
     setup(this, def);
@@ -40,6 +44,7 @@ export = function (RED: NodeAPI): void {
     const v = validator;
     const errorOnReject = cfg.errorOnReject !== false && String(cfg.errorOnReject) !== "false";
     const status = new StatusThrottle(node, 500);
+    const metrics = nodeMetrics(RED, node, "validate");
     let closing = false;
     let lastProblem: string | undefined;
 
@@ -80,7 +85,9 @@ export = function (RED: NodeAPI): void {
       const r = v.validate(msg.payload, msg.topic);
       let out2: NodeMessage | null = null;
       if (r.rejected.length > 0) {
-        out2 = RED.util.cloneMessage({ ...msg, payload: r.rejectedInputs }) as NodeMessage;
+        // Not cloned here: Node-RED clones it on send when output 1 goes too, and a deep clone of
+        // an input it cannot clone (10k-deep objects, throwing getters) would lose the reasons.
+        out2 = { ...msg, payload: r.rejectedInputs } as NodeMessage;
         (out2 as NodeMessage & { rejected: unknown }).rejected = r.rejected;
       }
       let out1: NodeMessage | null = null;
@@ -90,6 +97,9 @@ export = function (RED: NodeAPI): void {
         out1 = msg;
       }
       if (out1 || out2) send([out1, out2]);
+      metrics.recordsIn(r.total);
+      metrics.recordsOut(good.length);
+      for (const [code, n] of rejectionCounts(r.total, good.length, r.rejected)) metrics.rejected(n, code);
       if (r.rejected.length > 0) {
         const summary = summarise(r);
         lastProblem = summary;

@@ -17,7 +17,8 @@ const rec = (ts: unknown, values: Record<string, unknown>) => ({ ts, values });
 describe("kafka-out config (migration, validation)", () => {
   it("migrates a config without version: every missing setting takes its default", () => {
     const c = kafkaOutConfig({ broker: "b", topic: "t" });
-    assert.equal(c.version, 1);
+    assert.equal(c.version, 2);
+    assert.equal(c.spool, "disk");
     assert.equal(c.topic, "t");
     for (const [k, v] of Object.entries(KAFKA_OUT_DEFAULTS)) {
       if (k !== "topic") assert.deepEqual((c as unknown as Record<string, unknown>)[k], v, k);
