@@ -117,8 +117,11 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Parse a timestamp into epoch milliseconds, or undefined when it is not a usable time. */
+/** The last instant a JavaScript Date can hold (year 275760), ms: later "timestamps" are garbage. */
+export const MAX_TIMESTAMP_MS = 8.64e15;
+
 export function parseTimestamp(ts: unknown): number | undefined {
-  if (typeof ts === "number") return Number.isFinite(ts) && ts >= 0 ? ts : undefined;
+  if (typeof ts === "number") return Number.isFinite(ts) && ts >= 0 && ts <= MAX_TIMESTAMP_MS ? ts : undefined;
   // A real Date, not merely an object whose prototype chain has Date.prototype (getTime would throw).
   if (Object.prototype.toString.call(ts) === "[object Date]") {
     const t = (ts as Date).getTime();

@@ -8,16 +8,21 @@
  *                   ts is at least `hop` ms after the last emission (hop 0: every record).
  *   time/tumbling   a window opens with its first record and emits (including that record) on the
  *                   first record with ts - open >= size; then every tag window starts empty.
- * Samples: a finite number for a tracked tag. A bad one (quality "bad", or "uncertain" when
- * uncertainIsBad, or a non-number for a listed tag) follows the policy: skip (ignored), hold (the
- * tag's last good value is used instead), insufficient (ignored; like skip, but a tag with fewer than
- * minSamples samples is emitted as { n, insufficient: 1 } instead of being left out).
+ * Samples: a finite number within +-1e75 for a tracked tag (a larger one would overflow the window's
+ * sums of 4th powers and leave every later statistic of the tag NaN). A bad one (beyond 1e75, quality
+ * "bad", or "uncertain" when uncertainIsBad, or a non-number for a listed tag) follows the policy:
+ * skip (ignored), hold (the tag's last good value is used instead), insufficient (ignored; like skip,
+ * but a tag with fewer than minSamples samples is emitted as { n, insufficient: 1 } instead of being
+ * left out).
  * A gap (time between a tag's samples > gapMs, 0 = off) either clears the tag's window (gapReset) or,
  * with the hold policy, is filled with the last good value every gapMs (bounded by the window).
  * Samples older than the tag's newest one are late: skipped and counted.
  */
 import type { LineRecord } from "../record";
 import { RollingWindow, STAT_NAMES, StatName, statMask } from "./rolling";
+
+/** Largest sample magnitude used: (2e75)^4 x 1e6 samples stays below Number.MAX_VALUE. */
+export const MAX_SAMPLE = 1e75;
 
 export type WindowType = "count" | "time";
 export type WindowMode = "sliding" | "tumbling";
@@ -284,7 +289,10 @@ export class FeatureEngine {
       }
       const qual = q?.[tag];
       const bad =
-        typeof v !== "number" || !Number.isFinite(v) || qual === "bad" || (o.uncertainIsBad && qual === "uncertain");
+        typeof v !== "number" ||
+        !(Math.abs(v) <= MAX_SAMPLE) ||
+        qual === "bad" ||
+        (o.uncertainIsBad && qual === "uncertain");
       // gaps
       if (o.gapMs > 0 && st.lastTs !== -Infinity && t - st.lastTs > o.gapMs) {
         this.counters.gaps++;

@@ -237,17 +237,22 @@ export function parseRetryAfter(v: unknown, now: number = Date.now()): number | 
 }
 
 /** The server's own words: JSON {error} / {message}, else the body, else X-Influxdb-Error. */
+/** A server's answer may quote a whole refused line: keep error texts short. */
+function cap(text: string): string {
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
 export function serverMessage(e: { body?: string; headers?: Record<string, unknown>; statusMessage?: string }): string {
   const body = typeof e.body === "string" ? e.body.trim() : "";
   if (body !== "") {
     try {
       const j = JSON.parse(body) as { error?: unknown; message?: unknown };
-      if (typeof j.error === "string" && j.error !== "") return j.error;
-      if (typeof j.message === "string" && j.message !== "") return j.message;
+      if (typeof j.error === "string" && j.error !== "") return cap(j.error);
+      if (typeof j.message === "string" && j.message !== "") return cap(j.message);
     } catch {
       // not JSON: the body itself
     }
-    return body.length > 500 ? `${body.slice(0, 500)}…` : body;
+    return cap(body);
   }
   const h = e.headers?.["x-influxdb-error"];
   if (typeof h === "string" && h !== "") return h;
@@ -477,6 +482,15 @@ export class InfluxTransport implements Transport<InfluxItem> {
     opts: InfluxTransportOptions = {},
   ) {
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+  }
+
+  /**
+   * A 400 (a refused line: bad syntax, a field type conflict, a key too long; for 1.8 a partial
+   * write) or a 413 comes from some lines of the batch: the writer splits the batch so that the
+   * others are written (writing a line again is idempotent) and only the refused ones fail.
+   */
+  splittable(err: unknown): boolean {
+    return err instanceof InfluxError && (err.code === "bad-request" || err.code === "too-large");
   }
 
   connect(): Promise<void> {

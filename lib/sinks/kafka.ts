@@ -274,6 +274,8 @@ export class SharedProducer extends EventEmitter {
 }
 
 /** The BatchWriter's transport on a shared producer; closing it leaves the producer to its owner. */
+const NOT_SPLITTABLE = new Set(["auth-failed", "not-authorized", "unknown-topic", "invalid-topic", "closing"]);
+
 export class KafkaTransport implements Transport<KafkaItem> {
   constructor(
     private readonly shared: SharedProducer,
@@ -286,6 +288,16 @@ export class KafkaTransport implements Transport<KafkaItem> {
 
   send(batch: KafkaItem[]): Promise<void> {
     return this.shared.sendBatch(batch, this.opts);
+  }
+
+  /**
+   * A refusal that one record can cause (too large, an invalid or corrupt record, a value kafkajs
+   * cannot encode): the writer splits the batch to deliver the others. Not for refusals of the
+   * connection or the topic, which every record of the batch shares.
+   */
+  splittable(err: unknown): boolean {
+    const code = err instanceof LineGuardError ? err.code : "";
+    return !NOT_SPLITTABLE.has(code);
   }
 
   close(): Promise<void> {

@@ -328,6 +328,7 @@ export class LineMapper {
       return { code: "bad-timestamp", reason: `ts ${String(rec.ts)} is outside InfluxDB's time range` };
     }
     let line = "";
+    let longestKey = "";
     let conflict: string | undefined;
     /** Keys this record registered for the first time (forgotten again when it is rejected). */
     let added: string[] | undefined;
@@ -341,7 +342,10 @@ export class LineMapper {
       } else if (e.type !== type && e.ek !== "" && conflict === undefined) {
         conflict = `field "${key}" is ${type} but was written as ${e.type} to "${measurement}" (InfluxDB refuses a type change)`;
       }
-      if (e.ek !== "") line += line === "" ? `${e.ek}=${text}` : `,${e.ek}=${text}`;
+      if (e.ek !== "") {
+        line += line === "" ? `${e.ek}=${text}` : `,${e.ek}=${text}`;
+        if (e.ek.length > longestKey.length) longestKey = e.ek;
+      }
     };
     const q = rec.quality;
     const values = rec.values;
@@ -389,6 +393,21 @@ export class LineMapper {
         ? { code: "no-field", reason: "record has no value left to write (after quality and string rules)" }
         : { code: "bad-value", reason: conflict! };
     }
-    return `${prefixOf(rec.source)} ${line} ${ts}`;
+    const prefix = prefixOf(rec.source);
+    // InfluxDB refuses a point whose series key + field key pass 65,535 bytes ("max key length
+    // exceeded"); UTF-8 has at most 3 bytes per UTF-16 unit, so the exact count is rarely needed.
+    if (prefix.length * 3 + longestKey.length * 3 > MAX_KEY_BYTES) {
+      if (Buffer.byteLength(prefix) + Buffer.byteLength(longestKey) > MAX_KEY_BYTES) {
+        if (added) for (const k of added) types.delete(k);
+        return {
+          code: "too-large",
+          reason: `series key (measurement, tags, source) + field key is over ${MAX_KEY_BYTES} bytes, InfluxDB's limit`,
+        };
+      }
+    }
+    return `${prefix} ${line} ${ts}`;
   }
 }
+
+/** InfluxDB's limit for series key + field key, bytes. */
+export const MAX_KEY_BYTES = 65_535;

@@ -20,6 +20,11 @@ export interface Transport<T extends SinkItem> {
   /** Send one batch; resolve when the server acknowledged all of it. Throw a LineGuardError. */
   send(batch: T[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * True when a non-retriable failure may come from single items of the batch (a bad record): the
+   * writer then sends the batch in halves until only the refused items fail.
+   */
+  splittable?(err: unknown): boolean;
 }
 
 export type WriterState = "connecting" | "connected" | "disconnected" | "failed" | "closed";
@@ -93,6 +98,9 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
   /** Serialises appends so items keep arrival order even when the backlog is asynchronous. */
   private appendChain: Promise<unknown> = Promise.resolve();
   private wakeRetry: (() => void) | undefined;
+  /** Items at the head still being isolated after a splittable refusal, and the batch size for them. */
+  private isolate = 0;
+  private splitLimit = Number.POSITIVE_INFINITY;
 
   private readonly counters = { accepted: 0, sent: 0, failed: 0, dropped: 0, retries: 0, batches: 0 };
   private lastError: string | undefined;
@@ -293,7 +301,8 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
       while (this.backlog.length > 0 && !this.closing) {
         let batch: T[];
         try {
-          batch = await this.backlog.peek(this.batchSize, this.batchBytes);
+          const max = this.isolate > 0 ? Math.min(this.batchSize, this.splitLimit) : this.batchSize;
+          batch = await this.backlog.peek(max, this.batchBytes);
         } catch (err) {
           // The spool itself failed (disk error, corrupt frame): say so, keep trying with backoff.
           await this.backlogFailed(err);
@@ -314,6 +323,7 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
           await this.backlog.shift(batch.length);
           this.inflight = 0;
           this.settleAt(0, batch.length);
+          this.isolated(batch.length);
           const recovered = this.attempt > 0;
           this.attempt = 0;
           if (recovered) this.backlog.recovered?.();
@@ -333,15 +343,25 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
             this.connected = false;
             this.setState("disconnected", this.lastError);
             this.emit("retry", err, this.attempt);
+          } else if (batch.length > 1 && this.transport.splittable?.(err) === true) {
+            // A record of the batch was refused: send it in halves so that the others get through
+            // and only the refused records fail (no backoff: nothing is wrong with the server).
+            this.inflight = 0;
+            this.isolate = Math.max(this.isolate, batch.length);
+            this.splitLimit = Math.ceil(batch.length / 2);
+            this.emit("split", err, batch.length);
+            continue;
           } else {
-            // The server refused this batch for good: fail its messages, go on with the next.
+            // The server refused this batch for good: fail its messages, go on with the next at once.
             this.counters.failed += batch.length;
             await this.backlog.shift(batch.length);
             this.inflight = 0;
+            this.isolated(batch.length);
             const e = err instanceof Error ? err : new Error(String(err));
             this.settleAt(0, batch.length, e);
             this.setState("failed", this.lastError);
             this.emit("failed", e, batch);
+            continue;
           }
           if (this.closing) break;
           await this.sleep(backoffDelay(this.attempt++, this.retry));
@@ -361,6 +381,15 @@ export class BatchWriter<T extends SinkItem> extends EventEmitter {
       this.pumping = false;
     }
     this.schedule();
+  }
+
+  /** `n` items at the head were dealt with (sent or failed): end the isolation when it is done. */
+  private isolated(n: number): void {
+    if (this.isolate === 0) return;
+    this.isolate = Math.max(0, this.isolate - n);
+    // Halve on a refusal, double after each batch dealt with: a few refused records among thousands
+    // cost a few requests each (a bisection), not one request per record.
+    this.splitLimit = this.isolate === 0 ? Number.POSITIVE_INFINITY : this.splitLimit * 2;
   }
 
   private async backlogFailed(err: unknown): Promise<void> {

@@ -188,7 +188,8 @@ export = function (RED: NodeAPI): void {
           rejectedTotal += mapped.rejected.length;
           for (const r of mapped.rejected) spool.metrics.rejected(1, r.code);
           const inputs = mapped.rejected.map((r) => r.input);
-          const out2 = RED.util.cloneMessage({ ...msg, payload: inputs }) as NodeMessage;
+          // Not deep-cloned here: send() clones (and a message too deep to clone still ends with its reason).
+          const out2 = { ...msg, payload: inputs } as NodeMessage;
           out2.rejected = mapped.rejected.map(({ index, code, reason }) => ({ index, code, reason }));
           send([null, out2]);
           const summary = clean(summariseRejections(mapped.rejected, mapped.total));

@@ -13,6 +13,8 @@ export type Done = (err?: Error) => void;
 export interface InputNode {
   on(event: "input", listener: (msg: NodeMessageInFlow, send: Send, done: Done) => void): unknown;
   status(s: NodeStatus | string): void;
+  /** Log an error without a message (no Catch node sees it). */
+  error?(text: string): void;
 }
 
 export type Handler = (msg: NodeMessageInFlow, send: Send) => void | Promise<void>;
@@ -28,12 +30,30 @@ export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(errorMessage(err));
 }
 
+/**
+ * done() hands the message to Catch / Complete nodes, which clone it: a message Node-RED cannot
+ * clone (thousands of levels deep, a getter that throws) makes done() throw. Called from a promise
+ * that would be an unhandled rejection, which ends the Node-RED process: report it instead.
+ */
+function safeDone(node: InputNode, done: Done, err?: Error): void {
+  try {
+    done(err);
+  } catch (e) {
+    const text = `${err ? `${err.message}; ` : ""}the message could not be passed on: ${errorMessage(e)}`;
+    try {
+      node.error?.(text);
+    } catch {
+      // nothing more can be done for this message
+    }
+  }
+}
+
 export function onInput(node: InputNode, handler: Handler, opts: InputOptions = {}): void {
   node.on("input", (msg, send, done) => {
     const fail = (err: unknown): void => {
       const e = toError(err);
       if (opts.errorStatus !== false) node.status(statusError(e.message, opts.secrets?.() ?? []));
-      done(e);
+      safeDone(node, done, e);
     };
     let result: void | Promise<void>;
     try {
@@ -43,9 +63,9 @@ export function onInput(node: InputNode, handler: Handler, opts: InputOptions = 
       return;
     }
     if (result && typeof (result as Promise<void>).then === "function") {
-      (result as Promise<void>).then(() => done(), fail);
+      (result as Promise<void>).then(() => safeDone(node, done), fail);
     } else {
-      done();
+      safeDone(node, done);
     }
   });
 }

@@ -13,7 +13,9 @@ describe("lib/record", () => {
     assert.equal(parseTimestamp("2024-01-02T03:04:05.678Z"), Date.UTC(2024, 0, 2, 3, 4, 5, 678));
     assert.equal(parseTimestamp("1700000000000"), 1700000000000);
     assert.equal(parseTimestamp(new Date(5)), 5);
-    for (const bad of ["", "yesterday", NaN, Infinity, -1, {}, null, undefined, true]) {
+    assert.equal(parseTimestamp(8.64e15), 8.64e15);
+    // beyond a Date's range: 1e21 reached kafkajs as "1e+21" and failed a whole batch
+    for (const bad of ["", "yesterday", NaN, Infinity, -1, {}, null, undefined, true, 1e21, "1e21", 8.64e15 + 1]) {
       assert.equal(parseTimestamp(bad), undefined, String(bad));
     }
   });

@@ -14,6 +14,17 @@ function engine(o: Partial<FeatureOptions>): FeatureEngine {
 }
 
 describe("features engine: windows", () => {
+  it("treats a sample beyond 1e75 as bad: one 1e308 does not make the tag's statistics NaN for good", () => {
+    // found by the pipeline fuzz: the window's sums of 4th powers overflowed and Inf - Inf stayed NaN
+    const e = new FeatureEngine({ stats: ["mean", "std", "kurt", "n"], windowType: "count", size: 3, hop: 1 });
+    const seq = [1, 2, 1e308, 1, 2, 3, 4];
+    const out = seq.map((v, i) => e.process(rec(i * 1000, { b: v })));
+    const last = out[out.length - 1]!.features!.b!;
+    assert.ok(Number.isFinite(last.std!), `std ${last.std}`);
+    assert.equal(last.mean, 3);
+    for (const r of out) if (r.emitted && r.features?.b) assert.ok(r.features.b.n! <= 3);
+  });
+
   it("count/sliding with hop: emits every hop records over the last size samples", () => {
     const e = engine({ windowType: "count", size: 3, hop: 2, mode: "sliding" });
     const got: Array<number | undefined> = [];

@@ -127,6 +127,21 @@ describe("lib/sinks/line-protocol", () => {
       assert.equal(items[0]!.bytes, Buffer.byteLength(items[0]!.line) + 1);
     });
 
+    it("refuses a record whose series key + field key passes InfluxDB's 65,535 bytes, on its own", () => {
+      const m = new LineMapper();
+      const long = { ...rec({ a: 1 }), source: "s".repeat(70_000) };
+      const ok = { ...rec({ a: 1 }), source: "s".repeat(60_000) };
+      const r = m.map([long, ok, rec({ a: 2 })]);
+      assert.deepEqual(
+        r.rejected.map((x) => [x.index, x.code]),
+        [[0, "too-large"]],
+      );
+      assert.equal(r.items.length, 2);
+      // multi-byte characters count as bytes
+      const wide = { ...rec({ a: 1 }), source: "€".repeat(22_000) };
+      assert.equal(m.map([wide]).rejected[0]?.code, "too-large");
+    });
+
     it("adds static and message tags, sorted, later wins; msg.measurement overrides", () => {
       const m = new LineMapper({ measurement: "plant", tags: { line: "A", zone: "1" } });
       assert.deepEqual(lines(m, [rec({ x: 1 })], { measurement: "press 2", tags: { zone: 2, shift: "night" } }), [

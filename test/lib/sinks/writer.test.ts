@@ -51,7 +51,79 @@ function acceptP(w: BatchWriter<Item>, it: Item[]): Promise<Error | undefined> {
   return new Promise((resolve) => w.accept(it, resolve));
 }
 
+/** A server that refuses any batch holding a "bad" item (as InfluxDB's 400 or Kafka's INVALID_RECORD). */
+class PickyTransport implements Transport<Item> {
+  sent: number[] = [];
+  requests = 0;
+  constructor(
+    private readonly bad: Set<number>,
+    private readonly split = true,
+  ) {}
+  connect(): Promise<void> {
+    return Promise.resolve();
+  }
+  send(batch: Item[]): Promise<void> {
+    this.requests++;
+    const refused = batch.filter((b) => this.bad.has(b.n));
+    if (refused.length > 0) {
+      return Promise.reject(new LineGuardError("bad-request", `refused ${refused.map((b) => b.n).join(",")}`));
+    }
+    this.sent.push(...batch.map((b) => b.n));
+    return Promise.resolve();
+  }
+  splittable(): boolean {
+    return this.split;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 describe("lib/sinks/writer", () => {
+  it("splits a refused batch until only the refused records fail; the others are delivered", async () => {
+    const t = new PickyTransport(new Set([13, 77, 78, 150]));
+    // a backoff of a minute: the test would time out if a refusal made the writer wait
+    const w = new BatchWriter({
+      transport: t,
+      batchSize: 100,
+      lingerMs: 5,
+      retry: { ...fast, initialMs: 60_000, maxMs: 60_000 },
+    });
+    const msgs = Array.from({ length: 20 }, (_, m) => items(m * 10, 10));
+    const failed: string[] = [];
+    w.on("failed", (e: Error) => failed.push(e.message));
+    const results = await Promise.all(msgs.map((it) => acceptP(w, it)));
+    const bad = results.map((r, m) => (r ? m : -1)).filter((m) => m >= 0);
+    assert.deepEqual(bad, [1, 7, 15], "only the messages holding a refused record fail");
+    assert.deepEqual(
+      t.sent,
+      Array.from({ length: 200 }, (_, i) => i).filter((i) => ![13, 77, 78, 150].includes(i)),
+      "every other record delivered, in order",
+    );
+    assert.deepEqual(failed.sort(), ["refused 13", "refused 150", "refused 77", "refused 78"]);
+    assert.equal(w.stats().failed, 4);
+    assert.equal(w.stats().retries, 0);
+    assert.ok(t.requests < 60, `${t.requests} requests`);
+    await w.close();
+  });
+
+  it("fails a batch whole when the refusal is not about single records, and goes on without backoff", async () => {
+    const t = new PickyTransport(new Set([5, 25, 45]), false);
+    const w = new BatchWriter({
+      transport: t,
+      batchSize: 10,
+      lingerMs: 0,
+      retry: { ...fast, initialMs: 60_000, maxMs: 60_000 },
+    });
+    const results = await Promise.all([0, 1, 2, 3, 4].map((m) => acceptP(w, items(m * 10, 10))));
+    assert.deepEqual(
+      results.map((r) => (r ? "err" : "ok")),
+      ["err", "ok", "err", "ok", "err"],
+    );
+    assert.equal(w.stats().failed, 30);
+    await w.close();
+  });
+
   it("batches by count and keeps order", async () => {
     const t = new ScriptedTransport();
     const w = new BatchWriter({ transport: t, batchSize: 4, lingerMs: 5 });
