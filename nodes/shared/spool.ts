@@ -171,7 +171,7 @@ export function backlogParts(
   const parts: string[] = [];
   if (v.pending > 0) {
     parts.push(
-      t("lineguard.status.spool", {
+      t("lineguard.status.backlog", {
         count: formatCount(v.pending),
         size: formatBytes(v.pendingBytes),
         age: formatAge(v.oldestMs ?? 0),

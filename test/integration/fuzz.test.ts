@@ -24,7 +24,7 @@ import kafkaOut from "../../nodes/kafka-out/kafka-out";
 import influxConfig from "../../nodes/influxdb-config/influxdb-config";
 import influxOut from "../../nodes/influxdb-out/influxdb-out";
 import { FuzzCase, FuzzGen, fuzzSeed } from "../support/fuzz-gen";
-import { helper } from "../support/helper";
+import { helper, testUserDir } from "../support/helper";
 import { eventually, requireService, uniqueName } from "../support/integration";
 import { influxQuery, services } from "../support/services";
 import { kafkaOutFlow } from "../nodes/fixtures/kafka-flows";
@@ -389,7 +389,7 @@ describe("integration: fuzz through validate, features, anomaly, kafka out, infl
     process.off("uncaughtException", onUncaught);
     process.off("unhandledRejection", onRejection);
     await helper.stopServer();
-    helper.settings({});
+    helper.settings({ userDir: testUserDir });
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
   afterEach(async () => {

@@ -199,7 +199,7 @@ describe("nodes/influxdb-out", () => {
       assert.equal(lastStatus(out).fill, "yellow");
       assert.equal(probe.completed.length, 0);
       assert.equal(probe.caught.length, 0);
-      await eventually(() => /lineguard\.status\.spool/.test(lastStatus(out).text ?? ""), 3000, 20);
+      await eventually(() => /lineguard\.status\.backlog/.test(lastStatus(out).text ?? ""), 3000, 20);
     } finally {
       await fake.start(port);
     }

@@ -42,7 +42,11 @@ describe("nodes/shared/spool (sink store-and-forward settings and status)", () =
     assert.deepEqual(backlogParts({ pending: 0, pendingBytes: 0, oldestMs: undefined, dropped: 0 }, 0, t), []);
     assert.deepEqual(
       backlogParts({ pending: 12345, pendingBytes: 3.2 * 1024 * 1024, oldestMs: 303_000, dropped: 17 }, 4800, t),
-      ["lineguard.status.spool:12,345|3.2 MB|5m 3s", "lineguard.status.draining:4,800", "lineguard.status.dropped:17"],
+      [
+        "lineguard.status.backlog:12,345|3.2 MB|5m 3s",
+        "lineguard.status.draining:4,800",
+        "lineguard.status.dropped:17",
+      ],
     );
     assert.equal(formatBytes(512), "512 B");
     assert.equal(formatBytes(1536), "1.5 KB");

@@ -46,7 +46,7 @@ describe("sinks with the disk spool", function () {
     for (let i = 0; i < 20; i++) out.receive({ topic: `m-${i}`, payload: { ts: 1700000000000 + i, values: { i } } });
     await eventually(() => ok.length === 20 && done.length === 20, 10_000, 20);
     assert.equal(caught.length, 0);
-    await eventually(() => /lineguard\.status\.spool/.test(String(lastStatus(out)?.text)), 10_000, 50);
+    await eventually(() => /lineguard\.status\.backlog/.test(String(lastStatus(out)?.text)), 10_000, 50);
     const metrics = await helper.request().get("/lineguard/metrics").expect(200);
     assert.equal(metric(metrics.text, "lineguard_spool_records", "out1"), 20);
     assert.equal(metric(metrics.text, "lineguard_records_in_total", "out1"), 20);
@@ -122,7 +122,11 @@ describe("sinks with the disk spool", function () {
       assert.ok(bytes <= 1024 * 1024, `spool bytes ${bytes} within the bound`);
       assert.ok(bytes > 1024 * 1024 - 200, "filled up to the bound");
       // refuse-newest: the oldest records are the ones kept
-      await eventually(() => statusesOf(out).some((st) => /lineguard\.status\.spool/.test(String(st.text))), 5000, 50);
+      await eventually(
+        () => statusesOf(out).some((st) => /lineguard\.status\.backlog/.test(String(st.text))),
+        5000,
+        50,
+      );
       await helper.unload();
 
       fake.requests.length = 0;

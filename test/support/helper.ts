@@ -30,6 +30,8 @@ export function nodeRedVersion(): string {
  */
 export function useHelper(service?: ServiceName): void {
   before(async function () {
+    // a suite before may have pointed the user dir elsewhere (helper.settings replaces all settings)
+    helper.settings({ userDir: testUserDir });
     if (service) await requireService(this, service);
     await helper.startServer();
   });

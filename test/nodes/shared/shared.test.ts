@@ -30,7 +30,12 @@ describe("nodes/shared", () => {
       assert.equal(e.fill, "red");
       assert.equal(e.shape, "ring");
       assert.ok(!e.text!.includes("hunter2secret"));
-      assert.ok(e.text!.length <= 64);
+      assert.equal(
+        e.text!.length,
+        96,
+        "clipped to 96 characters (room for a sink's backlog, size, age and drain rate)",
+      );
+      assert.ok(e.text!.endsWith("…"));
     });
 
     it("throttles updates but shows errors at once and the latest state last", async () => {
