@@ -1,7 +1,8 @@
 /**
  * kafka-in: a consumer-group member on the Kafka client of a kafka-broker config node.
  * Thin glue: decoding in lib/sinks/kafka-source.ts. Nodes with the same group id share the
- * partitions (scale-out); offsets are committed automatically after each message/batch.
+ * partitions (scale-out). At-least-once: an offset is committed COMMIT_DELAY_MS after its message
+ * was sent on (never on close), see docs/scale-out.md.
  *
  * Output 1: decoded messages (or one msg per kafkajs batch, payload = array).
  * Output 2: values that could not be decoded: msg.payload = raw text, msg.error = reason.
@@ -18,6 +19,15 @@ import { KafkaInSettings, kafkaInConfig, kafkaInSettings } from "./config";
 import type { KafkaInConfig } from "./types";
 
 type State = "connecting" | "connected" | "disconnected" | "error" | "closed";
+
+/**
+ * An offset is committed this long after its message was sent on. Node-RED closes every node of a flow
+ * at once (stop, redeploy), dropping messages still between nodes; kafkajs' auto-commit had already
+ * committed them, so a graceful stop lost the records in flight (test/integration/scale-out.test.ts).
+ * Now the records read in the last second before a stop, a crash or a rebalance stay uncommitted and
+ * the next owner of the partition reads them again (duplicates, never losses).
+ */
+const COMMIT_DELAY_MS = 1000;
 
 export = function (RED: NodeAPI): void {
   function KafkaInNode(this: Node, def: NodeDef & Partial<KafkaInConfig>): void {
@@ -59,6 +69,32 @@ export = function (RED: NodeAPI): void {
     let attempt = 0;
     let received = 0;
     let decodeErrors = 0;
+    /** Offsets (next to read) of messages sent on, oldest first, waiting for COMMIT_DELAY_MS. */
+    let pending: Array<{ topic: string; partition: number; offset: string; at: number }> = [];
+    let committing = false;
+
+    function track(topic: string, partition: number, offset: string): void {
+      pending.push({ topic, partition, offset: (BigInt(offset) + 1n).toString(), at: Date.now() });
+    }
+
+    const commitTimer = setInterval(() => {
+      const c = consumer;
+      if (closing || committing || !c || pending.length === 0) return;
+      const now = Date.now();
+      const due = new Map<string, { topic: string; partition: number; offset: string }>();
+      while (pending.length > 0 && now - pending[0]!.at >= COMMIT_DELAY_MS) {
+        const p = pending.shift()!;
+        due.set(`${p.topic}\u0000${p.partition}`, { topic: p.topic, partition: p.partition, offset: p.offset });
+      }
+      if (due.size === 0) return;
+      committing = true;
+      // A failed commit (rebalance in progress, broker down) only means the records are read again.
+      c.commitOffsets([...due.values()])
+        .catch(() => undefined)
+        .then(() => {
+          committing = false;
+        });
+    }, 250);
 
     function render(): void {
       if (closing) return;
@@ -112,6 +148,7 @@ export = function (RED: NodeAPI): void {
     async function eachMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
       if (closing) return;
       emit(decodeMessage(topic, partition, message, s.decode));
+      track(topic, partition, message.offset);
       renderSoon();
     }
 
@@ -146,6 +183,7 @@ export = function (RED: NodeAPI): void {
         };
         node.send([msg, null]);
       }
+      track(batch.topic, batch.partition, batch.messages[batch.messages.length - 1]!.offset);
       renderSoon();
     }
 
@@ -205,6 +243,8 @@ export = function (RED: NodeAPI): void {
       c.on(c.events.GROUP_JOIN, () => {
         if (consumer !== c || closing) return;
         attempt = 0;
+        // a (re)join: every partition is read again from its committed offset
+        pending = [];
         setState("connected");
       });
       c.on(c.events.DISCONNECT, () => {
@@ -222,7 +262,8 @@ export = function (RED: NodeAPI): void {
       try {
         await c.connect();
         await c.subscribe({ topics: s.topics, fromBeginning: s.fromBeginning });
-        await c.run(s.output === "batch" ? { eachBatch } : { eachMessage });
+        // autoCommit off: kafkajs would commit what was sent on but may still be between nodes
+        await c.run(s.output === "batch" ? { eachBatch, autoCommit: false } : { eachMessage, autoCommit: false });
       } catch (err) {
         if (consumer !== c || closing) return;
         const text = failText(err);
@@ -236,6 +277,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closing = true;
+      clearInterval(commitTimer);
       status.stop();
       if (renderTimer) clearTimeout(renderTimer);
       if (restartTimer) clearTimeout(restartTimer);
