@@ -15,6 +15,9 @@
 #   LINEGUARD_KAFKA_PORT              Kafka PLAINTEXT listener (default 39092)
 #   LINEGUARD_KAFKA_CONTROLLER_PORT   Kafka KRaft controller listener (default 39093)
 #   LINEGUARD_KAFKA_SASL_PORT         Kafka SASL_PLAINTEXT listener, SCRAM-SHA-256/512 (default 39094)
+#   LINEGUARD_KAFKA_SSL_PORT          Kafka SASL_SSL listener, SCRAM-SHA-256/512 over TLS; server
+#                                     certificate signed by a test CA made with the JDK's keytool
+#                                     into <services dir>/kafka/tls (ca.pem) (default 39095)
 #   LINEGUARD_INFLUX_PORT             InfluxDB HTTP API (default 38086)
 #   LINEGUARD_INFLUX_RPC_PORT         InfluxDB backup/restore RPC service (default 38088)
 #   LINEGUARD_MQTT_PORT               Mosquitto listener (default 31883)
@@ -42,6 +45,10 @@ KAFKA_PORT="${LINEGUARD_KAFKA_PORT:-39092}"
 KAFKA_CONTROLLER_PORT="${LINEGUARD_KAFKA_CONTROLLER_PORT:-39093}"
 # SASL_PLAINTEXT listener with SCRAM-SHA-256/512 for credential tests (user below).
 KAFKA_SASL_PORT="${LINEGUARD_KAFKA_SASL_PORT:-39094}"
+# SASL_SSL listener: the same SCRAM user over TLS, server certificate from a test CA (kafka/tls).
+KAFKA_SSL_PORT="${LINEGUARD_KAFKA_SSL_PORT:-39095}"
+# Test-only keystore password of the generated PKCS12 stores (not a secret: loopback test broker).
+KAFKA_TLS_STOREPASS=lineguard-test-store
 # Test-only credentials for the loopback servers (Kafka SCRAM user, InfluxDB admin user).
 TEST_USER=lineguard
 TEST_PASSWORD=lineguard-secret
@@ -64,6 +71,7 @@ MQTT_PORT="${LINEGUARD_MQTT_PORT:-31883}"
 ALL_SERVICES=(mosquitto influxdb kafka)
 
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+KEYTOOL="${JAVA_HOME:+$JAVA_HOME/bin/}keytool"
 
 # ---------------------------------------------------------------- helpers
 
@@ -208,7 +216,7 @@ start_failed() {
 
 service_ports() {
   case "$1" in
-    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_SASL_PORT" ;;
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_SASL_PORT $KAFKA_SSL_PORT" ;;
     influxdb) echo "$INFLUX_PORT $INFLUX_RPC_PORT" ;;
     mosquitto) echo "$MQTT_PORT" ;;
   esac
@@ -332,14 +340,22 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,SASL_SSL://$HOST:$KAFKA_SSL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,SASL_SSL://$HOST:$KAFKA_SSL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# TLS of the SASL_SSL listener: server certificate (SAN IP:$HOST, DNS:localhost) signed by the test CA.
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$dir/tls/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$KAFKA_TLS_STOREPASS
+listener.name.sasl_ssl.ssl.key.password=$KAFKA_TLS_STOREPASS
+listener.name.sasl_ssl.ssl.client.auth=none
 log.dirs=$dir/data
 num.partitions=3
 default.replication.factor=1
@@ -381,23 +397,71 @@ KAFKA_TOOL=("$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt
   "-Dlog4j.configuration=file:$SERVICES_DIR/kafka/tools-log4j.properties"
   -cp "$KAFKA_HOME/jars/*")
 
+# The test CA and the broker's server certificate, once per services dir (keytool from the JDK):
+#   kafka/tls/ca.p12 (CA key), ca.pem (what clients trust), broker.p12 (broker key + chain).
+# Written to a temp dir and renamed, so an interrupted run never leaves half a set.
+kafka_tls_ready() {
+  local t
+  t="$(svc_dir kafka)/tls"
+  [[ -s "$t/ca.pem" && -s "$t/broker.p12" && -f "$t/.complete" ]]
+}
+
+make_kafka_tls() {
+  kafka_tls_ready && return 0
+  command -v "$KEYTOOL" >/dev/null 2>&1 || die "kafka: keytool not found (it comes with the JDK that runs Kafka)"
+  local dir tls tmp kt pw t0
+  t0="$(now)"
+  dir="$(svc_dir kafka)"
+  tls="$dir/tls"
+  mkdir -p "$dir"
+  rm -rf "$tls" "$dir"/tls.tmp.*
+  tmp="$(mktemp -d "$dir/tls.tmp.XXXXXX")"
+  pw="$KAFKA_TLS_STOREPASS"
+  kt=("$KEYTOOL" -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC)
+  if ! {
+    "${kt[@]}" -genkeypair -alias ca -keyalg RSA -keysize 2048 -validity 3650 \
+      -dname "CN=LineGuard Test CA, O=LineGuard tests" -ext bc:c=ca:true -ext KU=keyCertSign,cRLSign \
+      -keystore "$tmp/ca.p12" -storetype PKCS12 -storepass "$pw" -keypass "$pw" &&
+      "${kt[@]}" -exportcert -rfc -alias ca -keystore "$tmp/ca.p12" -storepass "$pw" -file "$tmp/ca.pem" &&
+      "${kt[@]}" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 \
+        -dname "CN=$HOST, O=LineGuard tests" \
+        -keystore "$tmp/broker.p12" -storetype PKCS12 -storepass "$pw" -keypass "$pw" &&
+      "${kt[@]}" -certreq -alias broker -keystore "$tmp/broker.p12" -storepass "$pw" -file "$tmp/broker.csr" &&
+      "${kt[@]}" -gencert -rfc -alias ca -keystore "$tmp/ca.p12" -storepass "$pw" -validity 3650 \
+        -ext "SAN=IP:$HOST,DNS:localhost" -ext KU=digitalSignature,keyEncipherment -ext EKU=serverAuth \
+        -infile "$tmp/broker.csr" -outfile "$tmp/broker.pem" &&
+      "${kt[@]}" -importcert -noprompt -alias ca -file "$tmp/ca.pem" \
+        -keystore "$tmp/broker.p12" -storepass "$pw" &&
+      "${kt[@]}" -importcert -alias broker -file "$tmp/broker.pem" \
+        -keystore "$tmp/broker.p12" -storepass "$pw"
+  } >"$tmp/keytool.log" 2>&1; then
+    err "kafka: FAILED to create the test CA and broker certificate with keytool"
+    show_log_tail "$tmp/keytool.log"
+    exit 1
+  fi
+  touch "$tmp/.complete"
+  mv "$tmp" "$tls"
+  log "kafka: test CA and broker certificate created in $tls ($(since "$t0") s)"
+}
+
 start_kafka() {
   local t0 pid dir logf deadline
   t0="$(now)"
   dir="$(svc_dir kafka)"
   logf="$(log_file kafka)"
-  if pid="$(service_pid kafka)" && port_open "$KAFKA_PORT"; then
+  if pid="$(service_pid kafka)" && port_open "$KAFKA_PORT" && port_open "$KAFKA_SSL_PORT" && kafka_tls_ready; then
     log "kafka: already running on $HOST:$KAFKA_PORT (pid $pid)"
     return 0
   fi
   if [[ -n "${pid:-}" ]]; then
-    # Alive but not answering: restart it rather than guess.
-    log "kafka: pid $pid is not answering on $HOST:$KAFKA_PORT, restarting it"
+    # Alive but not answering (or started without the SASL_SSL listener): restart it rather than guess.
+    log "kafka: pid $pid is not answering on $HOST:$KAFKA_PORT/$KAFKA_SSL_PORT, restarting it"
     stop_pid "$pid" 30 || true
     rm -f "$(pid_file kafka)"
   fi
   install_kafka
   ensure_ports_free kafka
+  make_kafka_tls
   write_kafka_config
 
   if [[ ! -f "$dir/data/meta.properties" ]]; then
@@ -416,7 +480,7 @@ start_kafka() {
   pid="$(cat "$(pid_file kafka)")"
 
   deadline="$(deadline_in "$KAFKA_START_TIMEOUT")"
-  until port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$logf"; do
+  until port_open "$KAFKA_PORT" && port_open "$KAFKA_SSL_PORT" && grep -q 'Kafka Server started' "$logf"; do
     pid_alive "$pid" || start_failed kafka "process $pid exited"
     past "$deadline" && start_failed kafka "not healthy after ${KAFKA_START_TIMEOUT}s"
     sleep 0.3
@@ -440,7 +504,7 @@ start_kafka() {
     done
     touch "$dir/data/.scram-user"
   fi
-  log "kafka: started on $HOST:$KAFKA_PORT ($(since "$t0") s)"
+  log "kafka: started on $HOST:$KAFKA_PORT (SASL_PLAINTEXT $KAFKA_SASL_PORT, SASL_SSL $KAFKA_SSL_PORT; $(since "$t0") s)"
 }
 
 # ---------------------------------------------------------------- influxdb
@@ -694,6 +758,8 @@ print_env() {
   echo "export LINEGUARD_TEST_KAFKA_SASL=$HOST:$KAFKA_SASL_PORT"
   echo "export LINEGUARD_TEST_KAFKA_USER=$TEST_USER"
   echo "export LINEGUARD_TEST_KAFKA_PASSWORD=$TEST_PASSWORD"
+  echo "export LINEGUARD_TEST_KAFKA_SSL=$HOST:$KAFKA_SSL_PORT"
+  echo "export LINEGUARD_TEST_KAFKA_CA=$(svc_dir kafka)/tls/ca.pem"
   echo "export LINEGUARD_TEST_MQTT=mqtt://$HOST:$MQTT_PORT"
 }
 

@@ -36,6 +36,10 @@ export const services: {
   kafkaSaslBrokers: string[];
   kafkaUser: string;
   kafkaPassword: string;
+  /** SASL_SSL listener (SCRAM-SHA-256/512 over TLS, same user). */
+  kafkaSslBrokers: string[];
+  /** Path of the test CA (PEM) that signed the SASL_SSL listener's certificate. */
+  readonly kafkaCaFile: string;
 } = {
   kafkaBrokers: envOr("LINEGUARD_TEST_KAFKA", `127.0.0.1:${kafkaPort}`)
     .split(",")
@@ -48,6 +52,12 @@ export const services: {
   kafkaSaslBrokers: [envOr("LINEGUARD_TEST_KAFKA_SASL", "127.0.0.1:39094")],
   kafkaUser: envOr("LINEGUARD_TEST_KAFKA_USER", "lineguard"),
   kafkaPassword: envOr("LINEGUARD_TEST_KAFKA_PASSWORD", "lineguard-secret"),
+  kafkaSslBrokers: [envOr("LINEGUARD_TEST_KAFKA_SSL", `127.0.0.1:${envOr("LINEGUARD_KAFKA_SSL_PORT", "39095")}`)],
+  // Resolved on use: the default services dir is <repo>/.services (found via the script's path).
+  get kafkaCaFile(): string {
+    const dir = envOr("LINEGUARD_SERVICES_DIR", path.join(path.dirname(path.dirname(servicesScript())), ".services"));
+    return envOr("LINEGUARD_TEST_KAFKA_CA", path.join(dir, "kafka", "tls", "ca.pem"));
+  },
 };
 
 const SCRIPT_REL = path.join("scripts", "test-services.sh");
